@@ -1,0 +1,139 @@
+"""Operator commands: `flask --app mediation <group> <command>`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from mediation.extensions import db
+from mediation.models.staff import StaffUser
+from mediation.services import accounts, audit, bodies, demo
+from mediation.services.audit import Actor
+from mediation.services.errors import ServiceError
+
+users_cli = AppGroup("users", help="Manage staff accounts.")
+bodies_cli = AppGroup("bodies", help="Manage the list of respondent bodies.")
+demo_cli = AppGroup("demo", help="Demonstration data.")
+audit_cli = AppGroup("audit", help="The hash-chained audit log.")
+
+
+def _operator() -> Actor:
+    return Actor.system("cli")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["case_officer", "mediator", "respondent", "analyst", "admin"]),
+)
+@click.option("--body-id", type=int, default=None, help="Respondent body id (respondents only).")
+@click.option(
+    "--set-password",
+    is_flag=True,
+    help="Choose the password now (prompted) instead of printing a set-up link.",
+)
+def create_user(email: str, name: str, role: str, body_id: int | None, set_password: bool) -> None:
+    """Create a staff account and print its set-up link (or set the password now)."""
+    password = None
+    if set_password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        created = accounts.create_staff_user(
+            db.session,
+            _operator(),
+            email=email,
+            name=name,
+            role=role,
+            respondent_body_id=body_id,
+            password=password,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+        return
+    db.session.commit()
+    click.echo(f"Created {created.user.email} ({role}), id {created.user.id}.")
+    if created.setup_token:
+        click.echo(f"Set-up path (single use, 7 days): /set-up/{created.setup_token}")
+    if created.recovery_key:
+        click.echo("Recovery key (shown once; give it to the user to keep safe):")
+        click.echo(f"  {created.recovery_key}")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List staff accounts."""
+    for user in db.session.execute(select(StaffUser).order_by(StaffUser.id)).scalars():
+        state = "active" if user.active else "deactivated"
+        click.echo(f"{user.id}\t{user.role}\t{user.email}\t{state}")
+
+
+@users_cli.command("deactivate")
+@click.argument("user_id", type=int)
+def deactivate_user(user_id: int) -> None:
+    """Deactivate an account and end its sessions."""
+    try:
+        accounts.set_active(db.session, _operator(), user_id, active=False)
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+        return
+    db.session.commit()
+    click.echo(f"Deactivated user {user_id}.")
+
+
+@bodies_cli.command("load")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_bodies(csv_file: Path) -> None:
+    """Add or update respondent bodies from a CSV file (name,type,region,...)."""
+    try:
+        result = bodies.load_bodies_csv(
+            db.session, _operator(), csv_file.read_text(encoding="utf-8-sig")
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+        return
+    db.session.commit()
+    click.echo(f"{result.added} bodies added, {result.updated} updated.")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when staff accounts already exist.")
+def load_demo(if_empty: bool) -> None:
+    """Load the demonstration data: bodies, staff accounts, the mediator panel."""
+    if if_empty and db.session.execute(select(StaffUser.id).limit(1)).first() is not None:
+        click.echo("Demo data: database already has data; nothing loaded.")
+        return
+    summary = demo.load_demo(db.session)
+    db.session.commit()
+    click.echo(f"Demo data loaded: {summary}.")
+
+
+@audit_cli.command("verify")
+def verify_audit() -> None:
+    """Check the audit chain; name the first edited, inserted or deleted entry."""
+    result = audit.verify(db.session)
+    if result.ok:
+        click.echo(f"Audit log intact: {result.checked} entries checked.")
+        return
+    click.echo(f"Audit log TAMPERED at entry {result.first_bad_seq}: {result.problem}", err=True)
+    sys.exit(1)
+
+
+def register_cli(app: Flask) -> None:
+    for group in (users_cli, bodies_cli, demo_cli, audit_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,83 @@
+"""Default settings, overridden by instance/config.py and then by environment variables."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+
+class Defaults:
+    """Settings that are safe to ship; secrets come from instance/config.py."""
+
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    DEMO_MODE = False
+    REDIS_URL: str | None = None
+
+    # Sessions: signed cookies only, so any worker can serve any request.
+    SESSION_COOKIE_NAME = "cm_session"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Strict"
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Strict"
+    WTF_CSRF_TIME_LIMIT: int | None = None  # tied to the session instead, which idles out
+
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+    # Sign-in throttling (Flask-Limiter syntax).
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    RATELIMIT_ENABLED = True
+
+    # Vault.
+    VAULT_SUITE = "x25519"  # or "mlkem768-x25519"
+    VAULT_KDF_PROFILE = "production"  # "test" makes key derivation cheap in tests only
+    IDENTITY_APPROVALS_REQUIRED = 1
+    RETENTION_MONTHS = 12
+
+    # Mail.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "no-reply@compact-mediation.example.org"
+
+    SERVICE_URL = "http://127.0.0.1:5000"
+
+
+ENVIRONMENT_OVERRIDES: dict[str, str] = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+    "REDIS_URL": "REDIS_URL",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_PORT": "MAIL_PORT",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER": "MAIL_DEFAULT_SENDER",
+    "SERVICE_URL": "SERVICE_URL",
+    "VAULT_SUITE": "VAULT_SUITE",
+    "RETENTION_MONTHS": "RETENTION_MONTHS",
+}
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def environment_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read the settings that environment variables override."""
+    environ = dict(os.environ) if environ is None else environ
+    settings: dict[str, Any] = {}
+    for variable, key in ENVIRONMENT_OVERRIDES.items():
+        if environ.get(variable):
+            value: Any = environ[variable]
+            if key in {"MAIL_PORT", "RETENTION_MONTHS"}:
+                value = int(value)
+            settings[key] = value
+    if "DEMO_MODE" in environ:
+        settings["DEMO_MODE"] = environ["DEMO_MODE"].strip().lower() in TRUE_WORDS
+    return settings

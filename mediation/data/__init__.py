@@ -1,0 +1,1 @@
+"""Reference data shipped with the package: the Compact taxonomy, bodies and a demo panel."""

@@ -1,0 +1,277 @@
+"""Staff accounts: creation, set-up links, passwords, second factor and sign-in checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mediation.domain.permissions import ALL_ROLES, RESPONDENT
+from mediation.models.bodies import RespondentBody
+from mediation.models.staff import SetupToken, StaffUser
+from mediation.models.time import as_utc, utcnow
+from mediation.services import keyring
+from mediation.services.audit import Actor, record
+from mediation.services.errors import InvalidInput, NotFound, ServiceError
+from mediation.vault import hash_login_password, verify_login_password
+
+MIN_PASSWORD_LENGTH = 12
+SETUP_TOKEN_LIFETIME = timedelta(days=7)
+TOTP_ISSUER = "Compact Mediation"
+# A hash of a random password: unknown emails cost the same time as wrong passwords.
+_DUMMY_HASH: list[str] = []
+
+
+class InvalidCredentials(ServiceError):
+    default_message = "Enter a correct email address and password."
+
+
+class InvalidCode(ServiceError):
+    default_message = "Enter the 6-digit code shown in your authenticator app."
+
+
+class ReplayedCode(ServiceError):
+    default_message = "That code has already been used. Wait for a new code and enter it."
+
+
+class InvalidSetupLink(ServiceError):
+    default_message = "This set-up link is not valid or has expired. Ask an admin for a new one."
+
+
+def actor_for(user: StaffUser) -> Actor:
+    """The audit actor for a member of staff."""
+    return Actor(kind="staff", label=f"{user.role}:{user.email}", id=user.id)
+
+
+def normalise_email(raw: str) -> str:
+    """Validate an email address's form and return it lower-cased."""
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput(
+            "Enter an email address in the correct format, like name@example.org"
+        ) from exc
+    return checked.normalized.lower()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"Password must be {MIN_PASSWORD_LENGTH} characters or more.")
+    if password.strip() == "" or len(set(password)) < 5:
+        raise InvalidInput("Password is too easy to guess: use a few unrelated words.")
+
+
+def find_by_email(session: Session, email: str) -> StaffUser | None:
+    return session.execute(
+        select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower())
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A created account and the one-time secret to hand over (a set-up link token)."""
+
+    user: StaffUser
+    setup_token: str | None
+    recovery_key: str | None
+
+
+def create_staff_user(
+    session: Session,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    respondent_body_id: int | None = None,
+    password: str | None = None,
+    is_demo: bool = False,
+) -> NewAccount:
+    """Create a staff account; with no password, issue a set-up link instead. Caller commits."""
+    email = normalise_email(email)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Enter the person's full name.")
+    if role not in ALL_ROLES:
+        raise InvalidInput("Choose a role.")
+    if role == RESPONDENT:
+        if respondent_body_id is None or session.get(RespondentBody, respondent_body_id) is None:
+            raise InvalidInput("Choose the body this respondent works for.")
+    else:
+        respondent_body_id = None
+    if find_by_email(session, email) is not None:
+        raise InvalidInput("An account with that email address already exists.")
+    user = StaffUser(
+        email=email,
+        name=name,
+        role=role,
+        respondent_body_id=respondent_body_id,
+        is_demo=is_demo,
+        active=True,
+        session_version=1,
+    )
+    session.add(user)
+    session.flush()
+    record(session, actor, "user.created", details={"user_id": user.id, "role": role})
+    token = None
+    recovery = None
+    if password is None:
+        token = issue_setup_token(session, user, purpose="new")
+    else:
+        recovery = set_password(session, user, password)
+    return NewAccount(user=user, setup_token=token, recovery_key=recovery)
+
+
+def issue_setup_token(session: Session, user: StaffUser, purpose: str) -> str:
+    """A single-use link token; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        SetupToken(
+            user_id=user.id,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            purpose=purpose,
+            expires_at=utcnow() + SETUP_TOKEN_LIFETIME,
+        )
+    )
+    return token
+
+
+def redeem_setup_token(session: Session, token: str) -> SetupToken:
+    """The live set-up record for a token, or InvalidSetupLink."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    found = session.execute(
+        select(SetupToken).where(SetupToken.token_hash == digest)
+    ).scalar_one_or_none()
+    if found is None or found.used_at is not None or as_utc(found.expires_at) < utcnow():
+        raise InvalidSetupLink()
+    if not found.user.active:
+        raise InvalidSetupLink()
+    return found
+
+
+def complete_setup(
+    session: Session, token: str, password: str, recovery_key: str | None = None
+) -> tuple[StaffUser, str]:
+    """Choose a password through a set-up link; returns the user and a new recovery key.
+
+    After a reset, a recovery key keeps the user's key pair (and so their cases); without
+    one a new key pair is made and a custodian has to re-seal the user's cases to it.
+    """
+    setup = redeem_setup_token(session, token)
+    user = setup.user
+    check_password_strength(password)
+    kept_key = recovery_key is not None and keyring.active_key(session, user.id) is not None
+    if kept_key:
+        recovery = keyring.rewrap_with_recovery_key(session, user, recovery_key or "", password)
+    else:
+        recovery = keyring.create_staff_key(session, user, password)
+    user.password_hash = hash_login_password(password)
+    user.session_version = (user.session_version or 0) + 1
+    keyring.release_all_custody(session, user.id)
+    setup.used_at = utcnow()
+    record(
+        session,
+        actor_for(user),
+        "user.password_set",
+        details={"purpose": setup.purpose, "key": "kept" if kept_key else "new"},
+    )
+    return user, recovery
+
+
+def set_password(session: Session, user: StaffUser, password: str) -> str:
+    """Set the login hash and create the user's key pair; returns the new recovery key."""
+    check_password_strength(password)
+    user.password_hash = hash_login_password(password)
+    user.session_version = (user.session_version or 0) + 1
+    return keyring.create_staff_key(session, user, password)
+
+
+def authenticate(session: Session, email: str, password: str) -> StaffUser:
+    """Check email and password; unknown email and wrong password look the same."""
+    user = find_by_email(session, email)
+    if user is None or not user.password_hash or not user.active:
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(hash_login_password(secrets.token_urlsafe(16)))
+        verify_login_password(_DUMMY_HASH[0], password)
+        raise InvalidCredentials()
+    if not verify_login_password(user.password_hash, password):
+        raise InvalidCredentials()
+    return user
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: StaffUser, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def _matching_counter(secret: str, code: str, at: float) -> int | None:
+    totp = pyotp.TOTP(secret)
+    code = code.strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    current = totp.timecode(datetime.fromtimestamp(at, UTC))
+    for offset in (-1, 0, 1):
+        counter = current + offset
+        if hmac.compare_digest(totp.generate_otp(counter), code):
+            return counter
+    return None
+
+
+def verify_totp(session: Session, user: StaffUser, code: str, secret: str | None = None) -> None:
+    """Accept a current code once; a code already used (or an older one) is refused."""
+    secret = secret or user.totp_secret
+    if not secret:
+        raise InvalidCode()
+    counter = _matching_counter(secret, code, time.time())
+    if counter is None:
+        raise InvalidCode()
+    if user.totp_last_counter is not None and counter <= user.totp_last_counter:
+        raise ReplayedCode()
+    user.totp_last_counter = counter
+
+
+def enrol_totp(session: Session, user: StaffUser, secret: str, code: str) -> None:
+    """Confirm a new authenticator by one valid code, then keep its secret."""
+    verify_totp(session, user, code, secret=secret)
+    user.totp_secret = secret
+    record(session, actor_for(user), "user.second_factor_enrolled")
+
+
+def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound("There is no such user.")
+    if actor.id == user.id and not active:
+        raise InvalidInput("You cannot deactivate your own account.")
+    user.active = active
+    user.session_version += 1
+    record(
+        session,
+        actor,
+        "user.reactivated" if active else "user.deactivated",
+        details={"user_id": user.id},
+    )
+    return user
+
+
+def reset_access(session: Session, actor: Actor, user_id: int) -> str:
+    """Issue a new set-up link and end the user's sessions (password forgotten)."""
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound("There is no such user.")
+    user.session_version += 1
+    user.totp_secret = None
+    user.totp_last_counter = None
+    record(session, actor, "user.reset_issued", details={"user_id": user.id})
+    return issue_setup_token(session, user, purpose="reset")

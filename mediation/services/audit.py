@@ -1,0 +1,204 @@
+"""Write to and verify the append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mediation.models.audit import AuditEntry, AuditHead
+from mediation.models.time import as_utc, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a staff user, a complainant (by case) or the system."""
+
+    kind: str
+    label: str
+    id: int | None = None
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(kind="system", label=label)
+
+    @classmethod
+    def complainant(cls) -> Actor:
+        return cls(kind="complainant", label="complainant")
+
+
+def entry_digest(
+    *,
+    seq: int,
+    occurred_at: str,
+    actor_kind: str,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    case_reference: str | None,
+    reason: str | None,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """SHA-256 over a canonical JSON form of every recorded field and the previous hash."""
+    canonical = json.dumps(
+        [
+            seq,
+            occurred_at,
+            actor_kind,
+            actor_id,
+            actor_label,
+            action,
+            case_reference,
+            reason,
+            details,
+            prev_hash,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _timestamp(entry: AuditEntry) -> str:
+    return as_utc(entry.occurred_at).isoformat(timespec="microseconds")
+
+
+def digest_of(entry: AuditEntry) -> str:
+    """Recompute an entry's hash from what is stored."""
+    return entry_digest(
+        seq=entry.seq,
+        occurred_at=_timestamp(entry),
+        actor_kind=entry.actor_kind,
+        actor_id=entry.actor_id,
+        actor_label=entry.actor_label,
+        action=entry.action,
+        case_reference=entry.case_reference,
+        reason=entry.reason,
+        details=entry.details or {},
+        prev_hash=entry.prev_hash,
+    )
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    case_reference: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction; the caller commits.
+
+    The head row is updated first, which takes a row lock on PostgreSQL and the write lock
+    on SQLite, so concurrent writers queue up instead of forking the chain. Details must
+    never hold an identity, passphrase or narrative: only identifiers and labels.
+    """
+    session.flush()
+    moved = session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(last_seq=AuditHead.last_seq + 1)
+    )
+    if moved.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(AuditHead(id=1, last_seq=1, last_hash=GENESIS_HASH))
+        session.flush()
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+    ).scalar_one()
+    entry = AuditEntry(
+        seq=head.last_seq,
+        occurred_at=utcnow(),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        action=action,
+        case_reference=case_reference,
+        reason=reason,
+        details=details or {},
+        prev_hash=head.last_hash,
+    )
+    entry.entry_hash = digest_of(entry)
+    head.last_hash = entry.entry_hash
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """Outcome of checking the chain: ok, or the first entry that is wrong and why."""
+
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify(session: Session, batch_size: int = 1000) -> VerificationResult:
+    """Walk the chain in order and name the first edited, inserted or deleted entry."""
+    head = session.get(AuditHead, 1)
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    last_seen = 0
+    while True:
+        entries = (
+            session.execute(
+                select(AuditEntry)
+                .where(AuditEntry.seq >= expected_seq)
+                .order_by(AuditEntry.seq)
+                .limit(batch_size)
+            )
+            .scalars()
+            .all()
+        )
+        if not entries:
+            break
+        for entry in entries:
+            if entry.seq != expected_seq:
+                return VerificationResult(
+                    False,
+                    checked,
+                    expected_seq,
+                    f"entry {expected_seq} is missing (deleted); the next entry is {entry.seq}",
+                )
+            if entry.prev_hash != expected_prev:
+                return VerificationResult(
+                    False,
+                    checked,
+                    entry.seq,
+                    f"entry {entry.seq} does not follow entry {entry.seq - 1} "
+                    "(an entry was inserted, deleted or rewritten before it)",
+                )
+            if digest_of(entry) != entry.entry_hash:
+                return VerificationResult(
+                    False, checked, entry.seq, f"entry {entry.seq} was edited after it was written"
+                )
+            expected_prev = entry.entry_hash
+            expected_seq += 1
+            last_seen = entry.seq
+            checked += 1
+    head_seq = head.last_seq if head else 0
+    head_hash = head.last_hash if head else GENESIS_HASH
+    if head_seq != last_seen or head_hash != expected_prev:
+        if head_seq > last_seen:
+            return VerificationResult(
+                False,
+                checked,
+                last_seen + 1,
+                f"entries {last_seen + 1} to {head_seq} are missing (deleted from the end)",
+            )
+        return VerificationResult(
+            False,
+            checked,
+            head_seq + 1 if head_seq < last_seen else last_seen,
+            f"entry {min(head_seq + 1, last_seen)} was added outside the audit service",
+        )
+    return VerificationResult(True, checked)

@@ -1,0 +1,93 @@
+"""Authenticated symmetric encryption (ChaCha20-Poly1305) bound to a context."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from mediation.vault.errors import TamperedCiphertext, WrongKey
+
+__all__ = [
+    "SYMMETRIC_KEY_LENGTH",
+    "SYMMETRIC_VERSION",
+    "decrypt_symmetric",
+    "encrypt_symmetric",
+    "generate_symmetric_key",
+    "symmetric_envelope_key_id",
+    "symmetric_key_id",
+]
+
+# Envelope layout: version | key id (16) | nonce (12) | ChaCha20-Poly1305 ciphertext.
+SYMMETRIC_VERSION = 0xB1
+SYMMETRIC_KEY_LENGTH = 32
+_KEY_ID_LENGTH = 16
+_NONCE_LENGTH = 12
+_TAG_LENGTH = 16
+_HEADER_LENGTH = 1 + _KEY_ID_LENGTH
+_AAD_LABEL = b"compact-mediation/v1\x00symmetric\x00"
+_KEY_ID_LABEL = b"compact-mediation/v1\x00symmetric-key-id\x00"
+
+
+def generate_symmetric_key() -> bytes:
+    """A new random 32-byte key."""
+    return secrets.token_bytes(SYMMETRIC_KEY_LENGTH)
+
+
+def _key_id_bytes(key: bytes) -> bytes:
+    # A labelled hash of a 256-bit random key reveals nothing usable about the key, and
+    # lets rotation find which key an envelope needs.
+    return hashlib.sha256(_KEY_ID_LABEL + key).digest()[:_KEY_ID_LENGTH]
+
+
+def _check(key: bytes, context: str) -> None:
+    if len(key) != SYMMETRIC_KEY_LENGTH:
+        raise ValueError(f"a symmetric key is {SYMMETRIC_KEY_LENGTH} bytes")
+    if not isinstance(context, str) or not context:
+        raise ValueError("an encryption context is required")
+
+
+def symmetric_key_id(key: bytes) -> str:
+    """32 hex characters identifying ``key``; recorded in every envelope it makes."""
+    return _key_id_bytes(bytes(key)).hex()
+
+
+def symmetric_envelope_key_id(envelope: bytes) -> str:
+    """The id of the key a symmetric envelope was made with, without decrypting."""
+    if len(envelope) < _HEADER_LENGTH or envelope[0] != SYMMETRIC_VERSION:
+        raise TamperedCiphertext()
+    return bytes(envelope[1:_HEADER_LENGTH]).hex()
+
+
+def encrypt_symmetric(plaintext: bytes, key: bytes, context: str) -> bytes:
+    """Encrypt under ``key``; ``context`` is authenticated and must match on decryption."""
+    _check(key, context)
+    header = bytes([SYMMETRIC_VERSION]) + _key_id_bytes(bytes(key))
+    nonce = secrets.token_bytes(_NONCE_LENGTH)
+    aad = _AAD_LABEL + header + context.encode("utf-8")
+    return header + nonce + ChaCha20Poly1305(bytes(key)).encrypt(nonce, bytes(plaintext), aad)
+
+
+def decrypt_symmetric(envelope: bytes, key: bytes, context: str) -> bytes:
+    """Decrypt an ``encrypt_symmetric`` envelope.
+
+    Raises WrongKey if it was made with another key, TamperedCiphertext if it was altered,
+    truncated or moved to another context.
+    """
+    _check(key, context)
+    if len(envelope) < _HEADER_LENGTH + _NONCE_LENGTH + _TAG_LENGTH:
+        raise TamperedCiphertext()
+    if envelope[0] != SYMMETRIC_VERSION:
+        raise TamperedCiphertext()
+    header = bytes(envelope[:_HEADER_LENGTH])
+    if header[1:] != _key_id_bytes(bytes(key)):
+        raise WrongKey()
+    nonce = bytes(envelope[_HEADER_LENGTH : _HEADER_LENGTH + _NONCE_LENGTH])
+    ciphertext = bytes(envelope[_HEADER_LENGTH + _NONCE_LENGTH :])
+    aad = _AAD_LABEL + header + context.encode("utf-8")
+    try:
+        return ChaCha20Poly1305(bytes(key)).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise TamperedCiphertext() from None

@@ -1,0 +1,120 @@
+"""The web layer: one blueprint per role, error pages, sign-in plumbing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request, session
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from mediation.extensions import db, login_manager
+from mediation.models.staff import StaffUser
+from mediation.web.navigation import nav_for
+
+ERROR_TEXT: dict[int, tuple[str, str]] = {
+    400: (
+        "There was a problem with your request",
+        "The page could not handle what was sent. Go back, check your answers and try again.",
+    ),
+    403: ("You do not have access to this page", "Your account cannot open this page."),
+    404: (
+        "Page not found",
+        "If you typed the web address, check it is correct. If you pasted it, check you "
+        "copied the entire address.",
+    ),
+    405: ("This page cannot do that", "Go back and use the buttons on the page."),
+    413: (
+        "The file is too large",
+        "What you sent is bigger than this service accepts. Go back and choose a smaller file.",
+    ),
+    429: (
+        "Too many attempts",
+        "You have tried this too many times in a short period. Wait a few minutes and try again.",
+    ),
+    500: (
+        "Sorry, there is a problem with the service",
+        "Try again later. What you have already sent us is safe.",
+    ),
+}
+
+
+def register_web(app: Flask) -> None:
+    from mediation.web.admin.routes import blueprint as admin
+    from mediation.web.analyst.routes import blueprint as analyst
+    from mediation.web.auth.routes import blueprint as auth
+    from mediation.web.casework.routes import blueprint as casework
+    from mediation.web.mediator.routes import blueprint as mediator
+    from mediation.web.public.routes import blueprint as public
+    from mediation.web.respondent.routes import blueprint as respondent
+
+    for blueprint in (public, auth, admin, analyst, casework, mediator, respondent):
+        app.register_blueprint(blueprint)
+
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+
+    @app.before_request
+    def _idle_timeout() -> None:
+        # A permanent session is refreshed on every request and ends after 30 idle minutes.
+        session.permanent = True
+
+    @app.context_processor
+    def _layout_context() -> dict[str, Any]:
+        role = current_user.role if current_user.is_authenticated else None
+        return {"nav_items": nav_for(role)}
+
+    for code in ERROR_TEXT:
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(CSRFError, _csrf_error)
+
+
+def _load_user(user_id: str) -> StaffUser | None:
+    """Load from "id:version"; a bumped version (password change, deactivation) ends sessions."""
+    raw_id, _, raw_version = user_id.partition(":")
+    if not raw_id.isdigit() or not raw_version.isdigit():
+        return None
+    user = db.session.get(StaffUser, int(raw_id))
+    if user is None or not user.active or user.session_version != int(raw_version):
+        return None
+    return user
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.endswith(".json")
+
+
+def error_response(code: int, message: str | None = None) -> tuple[Response | str, int]:
+    """The friendly page (or JSON error) for an HTTP status; never anything internal."""
+    title, default_message = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    if wants_json():
+        return jsonify({"error": {"status": code, "title": title}}), code
+    return (
+        render_template(
+            "errors/error.html", code=code, title=title, message=message or default_message
+        ),
+        code,
+    )
+
+
+def _error_page(error: Exception) -> tuple[Response | str, int]:
+    code = error.code if isinstance(error, HTTPException) and error.code else 500
+    message = None
+    if code == 413:
+        limit_mb = int(request.max_content_length or 0) // (1024 * 1024)
+        message = (
+            f"What you sent is bigger than the {limit_mb} MB this service accepts. "
+            "Go back and choose a smaller file."
+        )
+    return error_response(code, message)
+
+
+def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
+    return error_response(
+        400,
+        "The form expired or was sent from another page. Go back, reload the page and try "
+        "again.",
+    )

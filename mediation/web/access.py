@@ -1,0 +1,57 @@
+"""Access control for views: every staff view names one permission, checked here only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, redirect, request, session, url_for
+from flask_login import current_user
+
+from mediation.domain.permissions import Permission, allows
+from mediation.extensions import db
+from mediation.models.staff import StaffUser
+from mediation.services.keyring import CustodyTicket, held_keypair
+from mediation.vault import KeyPair
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PUBLIC = "public"
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    """Refuse anyone not signed in (to the sign-in page) or not granted the permission (403)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.sign_in", next=request.path))
+            if not allows(current_user.role, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.required_permission = permission  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def public(view: F) -> F:
+    """Mark a view as open to everyone, so the route audit knows it was meant to be."""
+    view.required_permission = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def signed_in_user() -> StaffUser:
+    """The current staff user (only call behind `requires`)."""
+    user = current_user._get_current_object()
+    assert isinstance(user, StaffUser)
+    return user
+
+
+def current_keypair() -> KeyPair:
+    """The signed-in user's unlocked private key, held server-side for this session."""
+    ticket = CustodyTicket.from_session(session.get("custody"))
+    return held_keypair(db.session, signed_in_user(), ticket)

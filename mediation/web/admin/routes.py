@@ -1,0 +1,147 @@
+"""The admin's area: users, settings, bodies and the audit log. Never case contents."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from mediation.domain.permissions import Permission
+from mediation.extensions import db
+from mediation.models.audit import AuditEntry
+from mediation.models.bodies import RespondentBody
+from mediation.models.staff import Role, StaffUser
+from mediation.services import accounts, audit, settings
+from mediation.services.errors import ServiceError
+from mediation.web.access import requires, signed_in_user
+from mediation.web.admin.forms import ConfirmForm, NewUserForm, SettingsForm
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+AUDIT_PAGE_SIZE = 50
+
+
+@blueprint.route("/users")
+@requires(Permission.MANAGE_USERS)
+def users() -> str:
+    people = db.session.execute(select(StaffUser).order_by(StaffUser.role, StaffUser.name)).scalars()
+    return render_template("admin/users.html", users=list(people), Role=Role)
+
+
+def _body_choices() -> list[tuple[int, str]]:
+    bodies = db.session.execute(
+        select(RespondentBody.id, RespondentBody.name).order_by(RespondentBody.name)
+    ).all()
+    return [(0, "Not a respondent")] + [(row.id, row.name) for row in bodies]
+
+
+@blueprint.route("/users/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def new_user() -> Response | str:
+    form = NewUserForm()
+    form.respondent_body_id.choices = _body_choices()
+    error = None
+    if form.validate_on_submit():
+        try:
+            created = accounts.create_staff_user(
+                db.session,
+                accounts.actor_for(signed_in_user()),
+                email=form.email.data or "",
+                name=form.name.data or "",
+                role=form.role.data or "",
+                respondent_body_id=form.respondent_body_id.data or None,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            link = url_for("auth.set_up", token=created.setup_token, _external=True)
+            return render_template("admin/user_created.html", user=created.user, link=link)
+    return render_template("admin/new_user.html", form=form, error=error)
+
+
+@blueprint.route("/users/<int:user_id>")
+@requires(Permission.MANAGE_USERS)
+def user(user_id: int) -> Response | str:
+    person = db.session.get(StaffUser, user_id)
+    if person is None:
+        abort(404)
+    return render_template("admin/user.html", person=person, form=ConfirmForm())
+
+
+@blueprint.route("/users/<int:user_id>/<any(deactivate,reactivate,reset):action>", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+def user_action(user_id: int, action: str) -> Response | str:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    actor = accounts.actor_for(signed_in_user())
+    try:
+        if action == "reset":
+            token = accounts.reset_access(db.session, actor, user_id)
+            db.session.commit()
+            person = db.session.get(StaffUser, user_id)
+            link = url_for("auth.set_up", token=token, _external=True)
+            return render_template("admin/user_created.html", user=person, link=link, reset=True)
+        accounts.set_active(db.session, actor, user_id, active=action == "reactivate")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash("Account updated.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@blueprint.route("/settings", endpoint="settings", methods=["GET", "POST"])
+@requires(Permission.MANAGE_SETTINGS)
+def settings_page() -> Response | str:
+    current = settings.all_settings(db.session)
+    form = SettingsForm(data=current)
+    error = None
+    if form.validate_on_submit():
+        actor = accounts.actor_for(signed_in_user())
+        try:
+            for key in settings.SPECS:
+                value = getattr(form, key).data
+                if value != current[key]:
+                    settings.change_setting(db.session, actor, key, value)
+        except (ServiceError, settings.InvalidSetting) as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash("Settings saved.", "success")
+            return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form, error=error, specs=settings.SPECS)
+
+
+@blueprint.route("/bodies")
+@requires(Permission.MANAGE_BODIES)
+def bodies() -> str:
+    rows = db.session.execute(
+        select(RespondentBody).order_by(RespondentBody.body_type, RespondentBody.name)
+    ).scalars()
+    return render_template("admin/bodies.html", bodies=list(rows))
+
+
+@blueprint.route("/audit")
+@blueprint.route("/audit/page/<int:page>")
+@requires(Permission.VIEW_AUDIT_LOG)
+def audit_log(page: int = 1) -> str:
+    total = db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    entries = db.session.execute(
+        select(AuditEntry)
+        .order_by(AuditEntry.seq.desc())
+        .offset((max(page, 1) - 1) * AUDIT_PAGE_SIZE)
+        .limit(AUDIT_PAGE_SIZE)
+    ).scalars()
+    result = audit.verify(db.session) if request.args.get("verify") == "1" else None
+    return render_template(
+        "admin/audit.html",
+        entries=list(entries),
+        result=result,
+        page=page,
+        pages=max(1, -(-total // AUDIT_PAGE_SIZE)),
+    )

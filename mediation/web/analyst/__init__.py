@@ -1,0 +1,1 @@
+"""The analyst area of the web interface."""

@@ -1,0 +1,228 @@
+"""Staff sign-in with password and authenticator code, sign-out and account set-up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from mediation.domain.permissions import Permission, allows
+from mediation.extensions import db, limiter
+from mediation.models.staff import StaffUser
+from mediation.models.time import utcnow
+from mediation.services import accounts, keyring
+from mediation.services.audit import record
+from mediation.services.errors import ServiceError
+from mediation.vault import VaultError
+from mediation.web.access import public
+from mediation.web.auth.forms import CodeForm, SetupForm, SignInForm
+
+blueprint = Blueprint("auth", __name__)
+
+PENDING_LIFETIME = timedelta(minutes=10)
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _email_key() -> str:
+    # Throttle per account as well as per client, on what was typed (normalised).
+    return "account:" + (request.form.get("email") or "").strip().lower()
+
+
+def _pending_key() -> str:
+    return "pending:" + str(session.get("pending_user", "none"))
+
+
+def home_for(user: StaffUser) -> str:
+    """Where each role starts."""
+    for permission, endpoint in (
+        (Permission.VIEW_CASE_QUEUE, "casework.queue"),
+        (Permission.WORK_ASSIGNED_CASES, "mediator.cases"),
+        (Permission.RESPOND_FOR_BODY, "respondent.cases"),
+        (Permission.MANAGE_USERS, "admin.users"),
+        (Permission.VIEW_STATISTICS_DASHBOARD, "analyst.dashboard"),
+    ):
+        if allows(user.role, permission):
+            return url_for(endpoint)
+    return url_for("public.index")
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+def _pending_user() -> StaffUser | None:
+    started = session.get("pending_started")
+    if not isinstance(started, (int, float)):
+        return None
+    if utcnow().timestamp() - started > PENDING_LIFETIME.total_seconds():
+        return None
+    user = accounts_loader(session.get("pending_user"))
+    return user
+
+
+def accounts_loader(user_ref: object) -> StaffUser | None:
+    if not isinstance(user_ref, str):
+        return None
+    raw_id, _, version = user_ref.partition(":")
+    if not raw_id.isdigit():
+        return None
+    user = db.session.get(StaffUser, int(raw_id))
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
+
+
+def _finish_sign_in(user: StaffUser) -> Response:
+    custody = session.get("custody")
+    next_url = _safe_next(session.get("pending_next"))
+    session.clear()
+    if custody:
+        session["custody"] = custody
+    login_user(user)
+    user.last_sign_in_at = utcnow()
+    record(db.session, accounts.actor_for(user), "user.signed_in")
+    db.session.commit()
+    return redirect(next_url or home_for(user))
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
+@public
+def sign_in() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = SignInForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(db.session, form.email.data or "", form.password.data or "")
+            keypair = keyring.unlock(db.session, user, form.password.data or "")
+        except (ServiceError, VaultError) as exc:
+            error = str(exc)
+        else:
+            session.clear()
+            if keypair is not None:
+                session["custody"] = keyring.take_custody(db.session, user, keypair).to_session()
+            session["pending_user"] = user.get_id()
+            session["pending_started"] = utcnow().timestamp()
+            session["pending_next"] = _safe_next(request.args.get("next"))
+            db.session.commit()
+            if current_app.config["DEMO_MODE"] and user.is_demo:
+                return _finish_sign_in(user)
+            if user.totp_secret:
+                return redirect(url_for("auth.code"))
+            return redirect(url_for("auth.enrol"))
+    return render_template("auth/sign_in.html", form=form, error=error)
+
+
+@blueprint.route("/sign-in/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_pending_key)
+@public
+def code() -> Response | str:
+    user = _pending_user()
+    if user is None or not user.totp_secret:
+        flash("Your sign-in expired. Sign in again.")
+        return redirect(url_for("auth.sign_in"))
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            accounts.verify_totp(db.session, user, form.code.data or "")
+        except ServiceError as exc:
+            error = str(exc)
+        else:
+            return _finish_sign_in(user)
+    return render_template("auth/code.html", form=form, error=error)
+
+
+@blueprint.route("/sign-in/set-up-authenticator", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@public
+def enrol() -> Response | str:
+    user = _pending_user()
+    if user is None or user.totp_secret:
+        flash("Your sign-in expired. Sign in again.")
+        return redirect(url_for("auth.sign_in"))
+    secret = session.get("enrol_secret")
+    if not isinstance(secret, str):
+        secret = accounts.new_totp_secret()
+        session["enrol_secret"] = secret
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            accounts.enrol_totp(db.session, user, secret, form.code.data or "")
+        except ServiceError as exc:
+            error = str(exc)
+        else:
+            session.pop("enrol_secret", None)
+            return _finish_sign_in(user)
+    return render_template(
+        "auth/enrol.html",
+        form=form,
+        error=error,
+        secret=secret,
+        account=user.email,
+    )
+
+
+@blueprint.route("/sign-out", endpoint="logout", methods=["POST"])
+@public
+def sign_out() -> Response:
+    if current_user.is_authenticated:
+        keyring.release_custody(
+            db.session, keyring.CustodyTicket.from_session(session.get("custody"))
+        )
+        record(db.session, accounts.actor_for(current_user), "user.signed_out")
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("public.index"))
+
+
+@blueprint.route("/set-up/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@public
+def set_up(token: str) -> Response | str:
+    try:
+        setup = accounts.redeem_setup_token(db.session, token)
+    except ServiceError as exc:
+        return render_template("auth/setup_invalid.html", message=str(exc)), 404
+    form = SetupForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            recovery = accounts.complete_setup(
+                db.session,
+                token,
+                form.password.data or "",
+                recovery_key=form.recovery_key.data or None,
+            )[1]
+        except (ServiceError, VaultError) as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            return render_template("auth/setup_done.html", recovery_key=recovery)
+    return render_template(
+        "auth/setup.html", form=form, error=error, reset=setup.purpose == "reset"
+    )

@@ -1,0 +1,1 @@
+"""The casework area of the web interface."""

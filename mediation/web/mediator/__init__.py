@@ -1,0 +1,1 @@
+"""The mediator area of the web interface."""

@@ -1,0 +1,1 @@
+"""The respondent area of the web interface."""
