@@ -9,19 +9,16 @@ in the same run, so the ratios are comparable across machines.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from argon2 import PasswordHasher
 
-from argon2 import PasswordHasher  # noqa: E402
-
-from mediation.vault import (  # noqa: E402
+from mediation.vault import (
     PASSPHRASE_KDF,
     STAFF_KEY_KDF,
     SUITES,
+    KeyPair,
     encrypt_symmetric,
     generate_keypair,
     generate_passphrase,
@@ -54,26 +51,23 @@ def report(name: str, seconds: float, baseline: float) -> None:
     print(f"ratio {name} {seconds / baseline:.3f}")
 
 
+def bench_suite(keypair: KeyPair, aead_baseline: float) -> None:
+    public = keypair.public_key()
+    envelope = seal(PLAINTEXT, public, CONTEXT)
+    seal_time = mean_seconds(lambda: seal(PLAINTEXT, public, CONTEXT), 1.5)
+    report(f"seal_{keypair.suite}", seal_time, aead_baseline)
+    open_time = mean_seconds(lambda: open_sealed(envelope, keypair, CONTEXT), 1.5)
+    report(f"open_{keypair.suite}", open_time, aead_baseline)
+    print(f"bytes envelope_{keypair.suite} {len(envelope)}")
+
+
 def main() -> None:
     symmetric_key = generate_symmetric_key()
     aead_baseline = mean_seconds(lambda: encrypt_symmetric(PLAINTEXT, symmetric_key, CONTEXT), 1.0)
     print(f"ms baseline_chacha20poly1305 {aead_baseline * 1000:.4f}")
 
     for suite in SUITES:
-        keypair = generate_keypair(suite)
-        public = keypair.public_key()
-        envelope = seal(PLAINTEXT, public, CONTEXT)
-        report(
-            f"seal_{suite}",
-            mean_seconds(lambda: seal(PLAINTEXT, public, CONTEXT), 1.5),
-            aead_baseline,
-        )
-        report(
-            f"open_{suite}",
-            mean_seconds(lambda: open_sealed(envelope, keypair, CONTEXT), 1.5),
-            aead_baseline,
-        )
-        print(f"bytes envelope_{suite} {len(envelope)}")
+        bench_suite(generate_keypair(suite), aead_baseline)
 
     login_hasher = PasswordHasher()
     kdf_baseline = mean_seconds(lambda: login_hasher.hash("correct horse battery staple"), 2.0)

@@ -37,9 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.from_object(Defaults)
-    app.config["SQLALCHEMY_DATABASE_URI"] = (
-        f"sqlite:///{Path(instance_path) / 'mediation.sqlite3'}"
-    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(instance_path) / 'mediation.sqlite3'}"
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.update(environment_settings())

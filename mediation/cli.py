@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from mediation.extensions import db
+from mediation.extensions import database, db
 from mediation.models.staff import StaffUser
 from mediation.services import accounts, audit, bodies, demo
 from mediation.services.audit import Actor
@@ -52,7 +52,7 @@ def create_user(email: str, name: str, role: str, body_id: int | None, set_passw
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         created = accounts.create_staff_user(
-            db.session,
+            database(),
             _operator(),
             email=email,
             name=name,
@@ -86,7 +86,7 @@ def list_users() -> None:
 def deactivate_user(user_id: int) -> None:
     """Deactivate an account and end its sessions."""
     try:
-        accounts.set_active(db.session, _operator(), user_id, active=False)
+        accounts.set_active(database(), _operator(), user_id, active=False)
     except ServiceError as exc:
         db.session.rollback()
         _fail(str(exc))
@@ -101,7 +101,7 @@ def load_bodies(csv_file: Path) -> None:
     """Add or update respondent bodies from a CSV file (name,type,region,...)."""
     try:
         result = bodies.load_bodies_csv(
-            db.session, _operator(), csv_file.read_text(encoding="utf-8-sig")
+            database(), _operator(), csv_file.read_text(encoding="utf-8-sig")
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -118,7 +118,7 @@ def load_demo(if_empty: bool) -> None:
     if if_empty and db.session.execute(select(StaffUser.id).limit(1)).first() is not None:
         click.echo("Demo data: database already has data; nothing loaded.")
         return
-    summary = demo.load_demo(db.session)
+    summary = demo.load_demo(database())
     db.session.commit()
     click.echo(f"Demo data loaded: {summary}.")
 
@@ -126,7 +126,7 @@ def load_demo(if_empty: bool) -> None:
 @audit_cli.command("verify")
 def verify_audit() -> None:
     """Check the audit chain; name the first edited, inserted or deleted entry."""
-    result = audit.verify(db.session)
+    result = audit.verify(database())
     if result.ok:
         click.echo(f"Audit log intact: {result.checked} entries checked.")
         return

@@ -10,7 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 # Stable constraint names so that migrations behave the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -39,3 +39,8 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=False)
 talisman = Talisman()
+
+
+def database() -> Session:
+    """This request's (or command's) database session, typed for the service layer."""
+    return db.session()

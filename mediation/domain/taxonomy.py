@@ -273,7 +273,10 @@ class Taxonomy:
     def section_choices(self) -> list[tuple[str, str]]:
         """("version/section", label) for citing a section without a listed paragraph."""
         return [
-            (f"{version.id}/{section.id}", f"{version.label}{_DASH}{section.label}: {section.title}")
+            (
+                f"{version.id}/{section.id}",
+                f"{version.label}{_DASH}{section.label}: {section.title}",
+            )
             for version in self.versions
             for section in version.sections
         ]

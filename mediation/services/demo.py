@@ -27,10 +27,14 @@ class DemoAccount:
     body: str | None = None
 
 
+PANEL_PASSWORD = "demo-panel-member"  # noqa: S105  (demo only; documented in README)
+
 # Shown in the README. These sign in without a second factor only when DEMO_MODE is on.
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("case_officer", "caseofficer@demo.example.org", "demo-case-officer", "Priya Shah"),
-    DemoAccount("case_officer", "custodian2@demo.example.org", "demo-custodian-two", "Tom Fielding"),
+    DemoAccount(
+        "case_officer", "custodian2@demo.example.org", "demo-custodian-two", "Tom Fielding"
+    ),
     DemoAccount("mediator", "mediator@demo.example.org", "demo-mediator-pass", "Grace Okafor"),
     DemoAccount(
         "respondent",
@@ -65,7 +69,7 @@ def load_panel(session: Session, actor: Actor, panel: list[dict[str, Any]]) -> i
             email=person["email"],
             name=person["name"],
             role="mediator",
-            password="demo-panel-member",
+            password=PANEL_PASSWORD,
             is_demo=True,
         )
         accreditation = person.get("accreditation") or {}

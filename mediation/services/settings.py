@@ -74,9 +74,7 @@ def change_setting(session: Session, actor: Actor, key: str, raw: Any) -> int:
     except (TypeError, ValueError) as exc:
         raise InvalidSetting(f"{spec.label} must be a whole number.") from exc
     if not spec.minimum <= value <= spec.maximum:
-        raise InvalidSetting(
-            f"{spec.label} must be between {spec.minimum} and {spec.maximum}."
-        )
+        raise InvalidSetting(f"{spec.label} must be between {spec.minimum} and {spec.maximum}.")
     old = get_setting(session, key)
     stored = session.get(Setting, key)
     if stored is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
@@ -58,6 +59,11 @@ class PublicKey:
     def __repr__(self) -> str:
         return f"PublicKey(suite={self.suite!r}, key_id={self.key_id!r})"
 
+    @cached_property
+    def hpke_public(self) -> HpkePublicKey:
+        """The key object HPKE encrypts to (for vault internals), parsed once per instance."""
+        return load_hpke_public(self)
+
     @property
     def key_id_bytes(self) -> bytes:
         return _key_id_bytes(self.suite, self.public)
@@ -105,6 +111,15 @@ class KeyPair:
 
     def public_key(self) -> PublicKey:
         return PublicKey(suite=self.suite, public=self.public)
+
+    @cached_property
+    def hpke_private(self) -> HpkePrivateKey:
+        """The key object HPKE decrypts with (for vault internals), built once per instance.
+
+        Expanding an ML-KEM seed costs more than an HPKE open, so callers opening many
+        envelopes should reuse one KeyPair.
+        """
+        return load_hpke_private(self.suite, self.private)
 
 
 def seed_length(suite: str) -> int:

@@ -8,6 +8,7 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
+from mediation.vault.errors import WrongPassphrase
 from mediation.vault.keys import KeyPair, keypair_from_seed, seed_length
 from mediation.vault.passwords import PASSPHRASE_KDF, KdfParams, derive_key
 from mediation.vault.suites import suite_spec
@@ -64,15 +65,24 @@ def new_salt() -> bytes:
 
 
 def passphrase_keypair(
-    passphrase: str, salt: bytes, suite: str, params: KdfParams = PASSPHRASE_KDF
+    passphrase: str,
+    salt: bytes,
+    suite: str,
+    params: KdfParams = PASSPHRASE_KDF,
+    *,
+    expected_key_id: str | None = None,
 ) -> KeyPair:
     """Derive the complainant's key pair from their passphrase and the case salt.
 
     The same normalised passphrase, salt, suite and parameters always give the same pair.
+    With ``expected_key_id`` (the stored id of the case's complainant key) a passphrase
+    that derives any other key raises WrongPassphrase.
     """
     suite_spec(suite)
     normalised = normalise_passphrase(passphrase)
     if not normalised:
+        if expected_key_id is not None:
+            raise WrongPassphrase()
         raise ValueError("a passphrase is required")
     # The suite goes into Argon2's associated data so each suite gets an unrelated seed.
     seed = derive_key(
@@ -82,4 +92,7 @@ def passphrase_keypair(
         length=seed_length(suite),
         ad=_PASSPHRASE_AD + suite.encode("ascii"),
     )
-    return keypair_from_seed(suite, seed)
+    keypair = keypair_from_seed(suite, seed)
+    if expected_key_id is not None and not secrets.compare_digest(keypair.key_id, expected_key_id):
+        raise WrongPassphrase()
+    return keypair

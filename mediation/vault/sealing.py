@@ -5,13 +5,7 @@ from __future__ import annotations
 from cryptography.exceptions import InvalidTag
 
 from mediation.vault.errors import TamperedCiphertext, WrongKey
-from mediation.vault.keys import (
-    KEY_ID_LENGTH,
-    KeyPair,
-    PublicKey,
-    load_hpke_private,
-    load_hpke_public,
-)
+from mediation.vault.keys import KEY_ID_LENGTH, KeyPair, PublicKey
 from mediation.vault.suites import SuiteSpec, suite_by_id, suite_spec
 
 __all__ = [
@@ -64,7 +58,7 @@ def seal(plaintext: bytes, recipient: PublicKey, context: str) -> bytes:
     spec = suite_spec(recipient.suite)
     header = bytes([ENVELOPE_VERSION, spec.suite_id]) + recipient.key_id_bytes
     try:
-        public = load_hpke_public(recipient)
+        public = recipient.hpke_public
         body = spec.hpke_suite().encrypt(bytes(plaintext), public, info=_info(header, context))
     except ValueError:
         # Only a degenerate public key (e.g. an all-zero X25519 point) gets here.
@@ -89,7 +83,7 @@ def open_sealed(envelope: bytes, keypair: KeyPair, context: str) -> bytes:
     body = bytes(envelope[_HEADER_LENGTH:])
     if len(body) < spec.enc_length + _AEAD_TAG_LENGTH:
         raise TamperedCiphertext()
-    private = load_hpke_private(keypair.suite, keypair.private)
+    private = keypair.hpke_private
     try:
         return spec.hpke_suite().decrypt(
             body, private, info=_info(bytes(envelope[:_HEADER_LENGTH]), context)

@@ -115,6 +115,5 @@ def _error_page(error: Exception) -> tuple[Response | str, int]:
 def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
     return error_response(
         400,
-        "The form expired or was sent from another page. Go back, reload the page and try "
-        "again.",
+        "The form expired or was sent from another page. Go back, reload the page and try again.",
     )

@@ -10,7 +10,7 @@ from flask import abort, redirect, request, session, url_for
 from flask_login import current_user
 
 from mediation.domain.permissions import Permission, allows
-from mediation.extensions import db
+from mediation.extensions import database
 from mediation.models.staff import StaffUser
 from mediation.services.keyring import CustodyTicket, held_keypair
 from mediation.vault import KeyPair
@@ -54,4 +54,4 @@ def signed_in_user() -> StaffUser:
 def current_keypair() -> KeyPair:
     """The signed-in user's unlocked private key, held server-side for this session."""
     ticket = CustodyTicket.from_session(session.get("custody"))
-    return held_keypair(db.session, signed_in_user(), ticket)
+    return held_keypair(database(), signed_in_user(), ticket)

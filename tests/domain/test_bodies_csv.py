@@ -91,7 +91,7 @@ def test_bad_csv_reports_each_line_number_and_reason(tax: Taxonomy) -> None:
     assert "unknown type 'quango'" in problems[0][1]
     assert "unknown region 'wales'" in problems[1][1]
     assert problems[2][1] == "missing name"
-    assert "duplicate name" in problems[3][1] and "line 2" in problems[3][1]
+    assert "duplicate name 'marsh county council' (first on line 2)" in problems[3][1]
 
 
 def test_error_message_lists_every_bad_line(tax: Taxonomy) -> None:

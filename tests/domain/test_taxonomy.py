@@ -91,7 +91,8 @@ def test_shipped_taxonomy_loads_once_and_is_cached() -> None:
 def test_category_identifiers_are_exactly_those_of_the_compact_reference(tax: Taxonomy) -> None:
     assert {category.id for category in tax.categories} == CATEGORY_IDS
     for category in tax.categories:
-        assert category.label and category.description
+        assert category.label
+        assert category.description
 
 
 def test_body_type_region_and_size_band_identifiers_match_the_reference(tax: Taxonomy) -> None:

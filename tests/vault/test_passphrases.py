@@ -9,6 +9,7 @@ import pytest
 from mediation.vault import (
     SUITES,
     TEST_KDF,
+    WrongPassphrase,
     generate_passphrase,
     new_salt,
     normalise_passphrase,
@@ -126,3 +127,14 @@ def test_reply_sealed_to_passphrase_key_opens_with_rederived_key(suite: str) -> 
 def test_blank_passphrase_is_refused(blank: str) -> None:
     with pytest.raises(ValueError):
         passphrase_keypair(blank, SALT, "x25519", TEST_KDF)
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_passphrase_checked_against_the_stored_key_id(suite: str) -> None:
+    key_id = passphrase_keypair(PASSPHRASE, SALT, suite, TEST_KDF).key_id
+    keypair = passphrase_keypair(PASSPHRASE, SALT, suite, TEST_KDF, expected_key_id=key_id)
+    assert keypair.key_id == key_id
+    for wrong in (PASSPHRASE.replace("velvet", "walnut"), ""):
+        with pytest.raises(WrongPassphrase) as caught:
+            passphrase_keypair(wrong, SALT, suite, TEST_KDF, expected_key_id=key_id)
+        assert "velvet" not in str(caught.value)

@@ -16,7 +16,9 @@ ROLE_CHOICES = [
 
 
 class NewUserForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired("Enter the person's full name"), Length(max=200)])
+    name = StringField(
+        "Full name", validators=[DataRequired("Enter the person's full name"), Length(max=200)]
+    )
     email = StringField(
         "Email address", validators=[DataRequired("Enter an email address"), Length(max=254)]
     )

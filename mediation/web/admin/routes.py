@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from mediation.domain.permissions import Permission
-from mediation.extensions import db
+from mediation.extensions import database, db
 from mediation.models.audit import AuditEntry
 from mediation.models.bodies import RespondentBody
 from mediation.models.staff import Role, StaffUser
@@ -24,7 +24,9 @@ AUDIT_PAGE_SIZE = 50
 @blueprint.route("/users")
 @requires(Permission.MANAGE_USERS)
 def users() -> str:
-    people = db.session.execute(select(StaffUser).order_by(StaffUser.role, StaffUser.name)).scalars()
+    people = db.session.execute(
+        select(StaffUser).order_by(StaffUser.role, StaffUser.name)
+    ).scalars()
     return render_template("admin/users.html", users=list(people), Role=Role)
 
 
@@ -44,7 +46,7 @@ def new_user() -> Response | str:
     if form.validate_on_submit():
         try:
             created = accounts.create_staff_user(
-                db.session,
+                database(),
                 accounts.actor_for(signed_in_user()),
                 email=form.email.data or "",
                 name=form.name.data or "",
@@ -79,12 +81,12 @@ def user_action(user_id: int, action: str) -> Response | str:
     actor = accounts.actor_for(signed_in_user())
     try:
         if action == "reset":
-            token = accounts.reset_access(db.session, actor, user_id)
+            token = accounts.reset_access(database(), actor, user_id)
             db.session.commit()
             person = db.session.get(StaffUser, user_id)
             link = url_for("auth.set_up", token=token, _external=True)
             return render_template("admin/user_created.html", user=person, link=link, reset=True)
-        accounts.set_active(db.session, actor, user_id, active=action == "reactivate")
+        accounts.set_active(database(), actor, user_id, active=action == "reactivate")
     except ServiceError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -97,7 +99,7 @@ def user_action(user_id: int, action: str) -> Response | str:
 @blueprint.route("/settings", endpoint="settings", methods=["GET", "POST"])
 @requires(Permission.MANAGE_SETTINGS)
 def settings_page() -> Response | str:
-    current = settings.all_settings(db.session)
+    current = settings.all_settings(database())
     form = SettingsForm(data=current)
     error = None
     if form.validate_on_submit():
@@ -106,7 +108,7 @@ def settings_page() -> Response | str:
             for key in settings.SPECS:
                 value = getattr(form, key).data
                 if value != current[key]:
-                    settings.change_setting(db.session, actor, key, value)
+                    settings.change_setting(database(), actor, key, value)
         except (ServiceError, settings.InvalidSetting) as exc:
             db.session.rollback()
             error = str(exc)
@@ -137,7 +139,7 @@ def audit_log(page: int = 1) -> str:
         .offset((max(page, 1) - 1) * AUDIT_PAGE_SIZE)
         .limit(AUDIT_PAGE_SIZE)
     ).scalars()
-    result = audit.verify(db.session) if request.args.get("verify") == "1" else None
+    result = audit.verify(database()) if request.args.get("verify") == "1" else None
     return render_template(
         "admin/audit.html",
         entries=list(entries),

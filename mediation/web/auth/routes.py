@@ -18,7 +18,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from mediation.domain.permissions import Permission, allows
-from mediation.extensions import db, limiter
+from mediation.extensions import database, db, limiter
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
 from mediation.services import accounts, keyring
@@ -96,7 +96,7 @@ def _finish_sign_in(user: StaffUser) -> Response:
         session["custody"] = custody
     login_user(user)
     user.last_sign_in_at = utcnow()
-    record(db.session, accounts.actor_for(user), "user.signed_in")
+    record(database(), accounts.actor_for(user), "user.signed_in")
     db.session.commit()
     return redirect(next_url or home_for(user))
 
@@ -112,14 +112,16 @@ def sign_in() -> Response | str:
     error = None
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(db.session, form.email.data or "", form.password.data or "")
-            keypair = keyring.unlock(db.session, user, form.password.data or "")
+            user = accounts.authenticate(
+                database(), form.email.data or "", form.password.data or ""
+            )
+            keypair = keyring.unlock(database(), user, form.password.data or "")
         except (ServiceError, VaultError) as exc:
             error = str(exc)
         else:
             session.clear()
             if keypair is not None:
-                session["custody"] = keyring.take_custody(db.session, user, keypair).to_session()
+                session["custody"] = keyring.take_custody(database(), user, keypair).to_session()
             session["pending_user"] = user.get_id()
             session["pending_started"] = utcnow().timestamp()
             session["pending_next"] = _safe_next(request.args.get("next"))
@@ -145,7 +147,7 @@ def code() -> Response | str:
     error = None
     if form.validate_on_submit():
         try:
-            accounts.verify_totp(db.session, user, form.code.data or "")
+            accounts.verify_totp(database(), user, form.code.data or "")
         except ServiceError as exc:
             error = str(exc)
         else:
@@ -169,7 +171,7 @@ def enrol() -> Response | str:
     error = None
     if form.validate_on_submit():
         try:
-            accounts.enrol_totp(db.session, user, secret, form.code.data or "")
+            accounts.enrol_totp(database(), user, secret, form.code.data or "")
         except ServiceError as exc:
             error = str(exc)
         else:
@@ -189,9 +191,9 @@ def enrol() -> Response | str:
 def sign_out() -> Response:
     if current_user.is_authenticated:
         keyring.release_custody(
-            db.session, keyring.CustodyTicket.from_session(session.get("custody"))
+            database(), keyring.CustodyTicket.from_session(session.get("custody"))
         )
-        record(db.session, accounts.actor_for(current_user), "user.signed_out")
+        record(database(), accounts.actor_for(current_user), "user.signed_out")
         db.session.commit()
     logout_user()
     session.clear()
@@ -202,9 +204,9 @@ def sign_out() -> Response:
 @blueprint.route("/set-up/<token>", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @public
-def set_up(token: str) -> Response | str:
+def set_up(token: str) -> Response | str | tuple[str, int]:
     try:
-        setup = accounts.redeem_setup_token(db.session, token)
+        setup = accounts.redeem_setup_token(database(), token)
     except ServiceError as exc:
         return render_template("auth/setup_invalid.html", message=str(exc)), 404
     form = SetupForm()
@@ -212,7 +214,7 @@ def set_up(token: str) -> Response | str:
     if form.validate_on_submit():
         try:
             recovery = accounts.complete_setup(
-                db.session,
+                database(),
                 token,
                 form.password.data or "",
                 recovery_key=form.recovery_key.data or None,

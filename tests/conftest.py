@@ -1,0 +1,222 @@
+"""Test fixtures: an app on a freshly migrated database (SQLite, or PostgreSQL when
+TEST_DATABASE_URL is set), a client, a CLI runner and factories for staff users."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+
+from mediation import create_app
+from mediation.extensions import db
+from mediation.models.staff import StaffUser
+from mediation.services import accounts
+from mediation.services.audit import Actor
+from mediation.vault import use_fast_parameters_for_tests
+
+use_fast_parameters_for_tests()
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def base_config(database_url: str, instance_path: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "VAULT_KDF_PROFILE": "test",
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "DEMO_MODE": False,
+        "SERVER_NAME": "localhost",
+        "MEDIATION_INSTANCE_PATH": str(instance_path),
+    }
+
+
+def migrate_to_head(database_url: str, instance_path: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_url, instance_path))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per run: a template SQLite file to copy, or the PostgreSQL database."""
+    folder = tmp_path_factory.mktemp("db")
+    if ON_POSTGRES:
+        engine = create_engine(TEST_DATABASE_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        migrate_to_head(TEST_DATABASE_URL, folder)
+        return TEST_DATABASE_URL
+    template = folder / "template.sqlite3"
+    migrate_to_head(f"sqlite:///{template}", folder)
+    return str(template)
+
+
+def _empty_postgres(app: Flask) -> None:
+    tables = ", ".join(
+        table.name for table in db.metadata.sorted_tables if table.name != "alembic_version"
+    )
+    with db.engine.begin() as connection:
+        # Replica mode skips the audit log's append-only triggers, for cleaning up only.
+        connection.execute(text("SET session_replication_role = replica"))
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text("SET session_replication_role = DEFAULT"))
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> str:
+    if ON_POSTGRES:
+        return migrated_template
+    copy = tmp_path / "test.sqlite3"
+    shutil.copyfile(migrated_template, copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    return base_config(database_url, instance)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app(app_config)
+    with application.app_context():
+        if ON_POSTGRES:
+            _empty_postgres(application)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@dataclass
+class StaffLogin:
+    """A created staff user with the secrets a test needs to sign them in."""
+
+    id: int
+    email: str
+    role: str
+    password: str
+    totp_secret: str
+
+
+class StaffFactory:
+    """Creates staff users with a password, a key pair and an authenticator."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.count = 0
+
+    def __call__(self, role: str, *, body_id: int | None = None, **extra: Any) -> StaffLogin:
+        self.count += 1
+        email = extra.pop("email", f"{role}{self.count}@staff.example.org")
+        with self.app.app_context():
+            if role == "respondent" and body_id is None:
+                body_id = self.body()
+            created = accounts.create_staff_user(
+                db.session,
+                Actor.system("test"),
+                email=email,
+                name=extra.pop("name", f"Test {role.replace('_', ' ')} {self.count}"),
+                role=role,
+                respondent_body_id=body_id,
+                password=TEST_PASSWORD,
+                is_demo=extra.pop("is_demo", False),
+            )
+            secret = pyotp.random_base32()
+            created.user.totp_secret = secret
+            db.session.commit()
+            return StaffLogin(created.user.id, email, role, TEST_PASSWORD, secret)
+
+    def body(self, name: str = "Marsh County Council") -> int:
+        from sqlalchemy import select
+
+        from mediation.models.bodies import RespondentBody
+
+        existing = db.session.execute(
+            select(RespondentBody.id).where(RespondentBody.name == name)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+        body = RespondentBody(
+            name=name, body_type="local_authority", region="north_west", compact="local"
+        )
+        db.session.add(body)
+        db.session.flush()
+        return body.id
+
+
+@pytest.fixture
+def make_staff(app: Flask) -> StaffFactory:
+    return StaffFactory(app)
+
+
+def current_code(secret: str, offset: int = 0) -> str:
+    totp = pyotp.TOTP(secret)
+    import time
+
+    return totp.at(time.time() + offset * 30)
+
+
+class AuthActions:
+    """Sign a staff user in through the real two-step form."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def sign_in(self, login: StaffLogin, code: str | None = None) -> Any:
+        response = self.client.post(
+            "/sign-in", data={"email": login.email, "password": login.password}
+        )
+        assert response.status_code == 302, response.text
+        if response.headers["Location"].endswith("/sign-in/code"):
+            response = self.client.post(
+                "/sign-in/code", data={"code": code or current_code(login.totp_secret)}
+            )
+        return response
+
+    def sign_out(self) -> Any:
+        return self.client.post("/sign-out")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+def user_row(app: Flask, user_id: int) -> StaffUser:
+    with app.app_context():
+        user = db.session.get(StaffUser, user_id)
+        assert user is not None
+        return user
