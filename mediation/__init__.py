@@ -53,6 +53,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
 
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind a reverse proxy, take the client address from its X-Forwarded-For header.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
     _init_extensions(app)
 
     from mediation.web import register_web

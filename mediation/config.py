@@ -49,6 +49,7 @@ class Defaults:
     MAIL_DEFAULT_SENDER = "no-reply@compact-mediation.example.org"
 
     SERVICE_URL = "http://127.0.0.1:5000"
+    TRUSTED_PROXIES = 0  # how many reverse proxies set X-Forwarded-For in front of the app
 
 
 ENVIRONMENT_OVERRIDES: dict[str, str] = {
@@ -63,6 +64,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "SERVICE_URL": "SERVICE_URL",
     "VAULT_SUITE": "VAULT_SUITE",
     "RETENTION_MONTHS": "RETENTION_MONTHS",
+    "TRUSTED_PROXIES": "TRUSTED_PROXIES",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -75,7 +77,7 @@ def environment_settings(environ: dict[str, str] | None = None) -> dict[str, Any
     for variable, key in ENVIRONMENT_OVERRIDES.items():
         if environ.get(variable):
             value: Any = environ[variable]
-            if key in {"MAIL_PORT", "RETENTION_MONTHS"}:
+            if key in {"MAIL_PORT", "RETENTION_MONTHS", "TRUSTED_PROXIES"}:
                 value = int(value)
             settings[key] = value
     if "DEMO_MODE" in environ:

@@ -79,6 +79,10 @@ def _empty_postgres(app: Flask) -> None:
         # Replica mode skips the audit log's append-only triggers, for cleaning up only.
         connection.execute(text("SET session_replication_role = replica"))
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(
+            text("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
+            {"genesis": "0" * 64},
+        )
         connection.execute(text("SET session_replication_role = DEFAULT"))
 
 
@@ -101,6 +105,19 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(app_config)
+    with application.app_context():
+        if ON_POSTGRES:
+            _empty_postgres(application)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def throttled_app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    """An app with sign-in throttling switched on (in-memory counters, fresh per test)."""
+    application = create_app({**app_config, "RATELIMIT_ENABLED": True})
     with application.app_context():
         if ON_POSTGRES:
             _empty_postgres(application)

@@ -106,9 +106,8 @@ def record(
     moved = session.execute(
         update(AuditHead).where(AuditHead.id == 1).values(last_seq=AuditHead.last_seq + 1)
     )
-    if moved.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(AuditHead(id=1, last_seq=1, last_hash=GENESIS_HASH))
-        session.flush()
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise RuntimeError("The audit log's head row is missing: run the database migrations.")
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
     ).scalar_one()

@@ -173,6 +173,8 @@ def upgrade():
         )
 
     # ### end Alembic commands ###
+    # The chain's head exists from the start, so concurrent first writers cannot race.
+    op.execute("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, '" + "0" * 64 + "')")
     create_append_only_triggers()
 
 

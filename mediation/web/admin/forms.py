@@ -6,13 +6,17 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-ROLE_CHOICES = [
-    ("case_officer", "Case officer"),
-    ("mediator", "Mediator"),
-    ("respondent", "Respondent (staff of a public body)"),
-    ("analyst", "Analyst (Active Community Unit)"),
-    ("admin", "Admin"),
-]
+from mediation.web.choices import select_choices
+
+ROLE_CHOICES = select_choices(
+    [
+        ("case_officer", "Case officer"),
+        ("mediator", "Mediator"),
+        ("respondent", "Respondent (staff of a public body)"),
+        ("analyst", "Analyst (Active Community Unit)"),
+        ("admin", "Admin"),
+    ]
+)
 
 
 class NewUserForm(FlaskForm):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from mediation.domain.permissions import Permission
 from mediation.extensions import database, db
@@ -15,6 +16,7 @@ from mediation.services import accounts, audit, settings
 from mediation.services.errors import ServiceError
 from mediation.web.access import requires, signed_in_user
 from mediation.web.admin.forms import ConfirmForm, NewUserForm, SettingsForm
+from mediation.web.choices import select_choices
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -30,11 +32,11 @@ def users() -> str:
     return render_template("admin/users.html", users=list(people), Role=Role)
 
 
-def _body_choices() -> list[tuple[int, str]]:
+def _body_choices() -> list[SelectChoice]:
     bodies = db.session.execute(
         select(RespondentBody.id, RespondentBody.name).order_by(RespondentBody.name)
     ).all()
-    return [(0, "Not a respondent")] + [(row.id, row.name) for row in bodies]
+    return select_choices([(0, "Not a respondent"), *((row.id, row.name) for row in bodies)])
 
 
 @blueprint.route("/users/new", methods=["GET", "POST"])

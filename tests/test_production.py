@@ -1,0 +1,144 @@
+"""Production mode: no per-process state, so any instance or worker serves any session."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from mediation import PROJECT_ROOT, create_app
+from mediation.extensions import db
+from tests.conftest import StaffFactory, current_code
+
+
+def test_two_app_instances_share_one_session(
+    app: Flask, app_config: dict[str, Any], make_staff: StaffFactory
+) -> None:
+    user = make_staff("case_officer")
+    second = create_app(dict(app_config))
+    first_client = app.test_client()
+    first_client.post("/sign-in", data={"email": user.email, "password": user.password})
+    first_client.post("/sign-in/code", data={"code": current_code(user.totp_secret)})
+    cookie = first_client.get_cookie("cm_session")
+    assert cookie is not None
+    second_client = second.test_client()
+    second_client.set_cookie("cm_session", cookie.value, domain="localhost")
+    assert second_client.get("/casework/").status_code == 200
+    # The key held for this session opens on the other instance too.
+    with second.test_request_context():
+        from flask import session
+
+        from mediation.models.staff import StaffUser
+        from mediation.services.keyring import CustodyTicket, held_keypair
+
+        serializer = second.session_interface.get_signing_serializer(second)  # type: ignore[attr-defined]
+        data = serializer.loads(cookie.value)
+        session.update(data)
+        staff = db.session.get(StaffUser, user.id)
+        assert staff is not None
+        keypair = held_keypair(db.session, staff, CustodyTicket.from_session(data["custody"]))
+        assert keypair.key_id
+    with second.app_context():
+        db.engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Browser:
+    """Just enough of a browser for plain HTTP: keeps the session cookie by hand."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookie = ""
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
+        from urllib.parse import urlencode
+
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode()
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie" and value.startswith("cm_session="):
+                self.cookie = value.split(";", 1)[0]
+        connection.close()
+        return response.status, dict(response.getheaders()), text
+
+    def csrf(self, path: str) -> str:
+        _, _, page = self.request("GET", path)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', page
+        )
+        assert match, page
+        return match.group(1)
+
+
+def test_gunicorn_with_several_workers_serves_one_session(
+    app: Flask, app_config: dict[str, Any], make_staff: StaffFactory, tmp_path: Path
+) -> None:
+    user = make_staff("case_officer")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "shared-production-test-secret",
+        "MEDIATION_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    env.pop("DEMO_MODE", None)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [str(gunicorn), "-w", "3", "-b", f"127.0.0.1:{port}", "mediation.wsgi:app"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if Browser(port).request("GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.2)
+        browser = Browser(port)
+        token = browser.csrf("/sign-in")
+        status, headers, _ = browser.request(
+            "POST",
+            "/sign-in",
+            {"csrf_token": token, "email": user.email, "password": user.password},
+        )
+        assert status == 302 and headers["Location"].endswith("/sign-in/code")
+        token = browser.csrf("/sign-in/code")
+        status, headers, _ = browser.request(
+            "POST", "/sign-in/code", {"csrf_token": token, "code": current_code(user.totp_secret)}
+        )
+        assert status == 302 and headers["Location"].endswith("/casework/")
+        # Many requests, spread over the workers, all see the same signed-in session.
+        for _ in range(12):
+            status, _, page = browser.request("GET", "/casework/")
+            assert status == 200 and "Case queue" in page
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        if server.stderr:
+            server.stderr.close()

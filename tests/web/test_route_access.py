@@ -1,0 +1,105 @@
+"""Every route against every role: allowed (200) or refused (403, or sign-in), nothing else."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mediation.domain.permissions import ALL_ROLES, Permission, allows
+from mediation.web.access import PUBLIC
+from tests.conftest import AuthActions, StaffFactory
+
+# Sample values for URL variables, so that every rule can be requested.
+SAMPLE_ARGUMENTS = {"page": "1", "action": "deactivate", "token": "not-a-real-token"}
+
+
+def staff_rules(app: Flask) -> list[tuple[str, str, Permission | str]]:
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        permission = getattr(view, "required_permission", None)
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        for method in methods:
+            rules.append((rule.rule, method, permission))
+    return rules
+
+
+def fill(rule: str, user_id: int) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[-1]
+        if name == "user_id":
+            return str(user_id)
+        return SAMPLE_ARGUMENTS[name]
+
+    return re.sub(r"<([^>]+)>", value, rule)
+
+
+def test_every_view_declares_who_may_use_it(app: Flask) -> None:
+    undeclared = [rule for rule, _, permission in staff_rules(app) if permission is None]
+    assert undeclared == []
+
+
+@pytest.mark.parametrize("role", sorted(ALL_ROLES))
+def test_every_staff_route_is_allowed_or_refused_for_each_role(
+    app: Flask, client: FlaskClient, auth: AuthActions, make_staff: StaffFactory, role: str
+) -> None:
+    user = make_staff(role)
+    other = make_staff("analyst")
+    auth.sign_in(user)
+    for rule, method, permission in staff_rules(app):
+        if permission == PUBLIC:
+            continue
+        assert isinstance(permission, Permission)
+        url = fill(rule, other.id)
+        response = client.open(url, method=method)
+        if allows(role, permission):
+            assert response.status_code in {200, 302}, (role, method, url, response.status_code)
+            if method == "GET":
+                assert response.status_code == 200, (role, url)
+        else:
+            assert response.status_code == 403, (role, method, url, response.status_code)
+            assert "You do not have access" in response.text
+
+
+def test_signed_out_visitors_are_sent_to_sign_in_from_every_staff_route(
+    app: Flask, client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    other = make_staff("analyst")
+    for rule, method, permission in staff_rules(app):
+        if permission == PUBLIC:
+            continue
+        response = client.open(fill(rule, other.id), method=method)
+        assert response.status_code == 302, rule
+        assert "/sign-in" in response.headers["Location"]
+
+
+def test_public_pages_open_to_everyone(app: Flask, client: FlaskClient) -> None:
+    for path in ("/", "/privacy", "/accessibility", "/sign-in", "/healthz"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_admin_holds_no_permission_that_opens_a_case() -> None:
+    for permission in (
+        Permission.READ_CASE_CONTENT,
+        Permission.TRIAGE_CASES,
+        Permission.APPROVE_IDENTITY_ACCESS,
+        Permission.REQUEST_IDENTITY_ACCESS,
+        Permission.WORK_ASSIGNED_CASES,
+        Permission.HOLD_VAULT_CUSTODY,
+    ):
+        assert not allows("admin", permission)
+
+
+def test_analyst_cannot_reach_any_case() -> None:
+    for permission in (
+        Permission.READ_CASE_CONTENT,
+        Permission.VIEW_CASE_QUEUE,
+        Permission.WORK_ASSIGNED_CASES,
+        Permission.RESPOND_FOR_BODY,
+    ):
+        assert not allows("analyst", permission)

@@ -1,0 +1,163 @@
+"""Staff sign-in: password, authenticator codes, replay refusal, throttling, demo mode."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import AuthActions, StaffFactory, current_code, user_row
+
+
+def test_staff_sign_in_needs_password_then_code(
+    client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    user = make_staff("case_officer")
+    response = client.post("/sign-in", data={"email": user.email, "password": user.password})
+    assert response.headers["Location"].endswith("/sign-in/code")
+    # Not signed in yet: the second factor is still owed.
+    assert client.get("/casework/").status_code == 302
+    response = client.post("/sign-in/code", data={"code": current_code(user.totp_secret)})
+    assert response.headers["Location"].endswith("/casework/")
+    assert client.get("/casework/").status_code == 200
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(
+    client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    user = make_staff("analyst")
+    wrong = client.post("/sign-in", data={"email": user.email, "password": "not the password"})
+    unknown = client.post(
+        "/sign-in", data={"email": "nobody@example.org", "password": "not the password"}
+    )
+    assert wrong.status_code == unknown.status_code == 200
+    assert "Enter a correct email address and password" in wrong.text
+    assert "Enter a correct email address and password" in unknown.text
+
+
+def test_a_used_code_cannot_be_replayed(
+    app: Flask, client: FlaskClient, auth: AuthActions, make_staff: StaffFactory
+) -> None:
+    user = make_staff("analyst")
+    code = current_code(user.totp_secret)
+    auth.sign_in(user, code=code)
+    auth.sign_out()
+    client.post("/sign-in", data={"email": user.email, "password": user.password})
+    response = client.post("/sign-in/code", data={"code": code})
+    assert response.status_code == 200
+    assert "already been used" in response.text
+    assert client.get("/analyst/").status_code == 302
+
+
+def test_wrong_code_is_refused_with_a_message(
+    client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    user = make_staff("analyst")
+    client.post("/sign-in", data={"email": user.email, "password": user.password})
+    response = client.post("/sign-in/code", data={"code": "000000x"})
+    assert "Enter the 6-digit code" in response.text
+
+
+def test_new_user_enrols_an_authenticator_before_signing_in(
+    app: Flask, client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    import pyotp
+
+    from mediation.extensions import db
+    from mediation.models.staff import StaffUser
+
+    user = make_staff("mediator")
+    with app.app_context():
+        row = db.session.get(StaffUser, user.id)
+        assert row is not None
+        row.totp_secret = None
+        db.session.commit()
+    response = client.post("/sign-in", data={"email": user.email, "password": user.password})
+    assert response.headers["Location"].endswith("/sign-in/set-up-authenticator")
+    page = client.get("/sign-in/set-up-authenticator").text
+    with client.session_transaction() as session:
+        secret = session["enrol_secret"]
+    assert secret in page
+    response = client.post("/sign-in/set-up-authenticator", data={"code": pyotp.TOTP(secret).now()})
+    assert response.headers["Location"].endswith("/mediator/")
+    assert user_row(app, user.id).totp_secret == secret
+
+
+def test_sign_in_is_throttled_per_client(throttled_app: Flask) -> None:
+    user = StaffFactory(throttled_app)("analyst")
+    client = throttled_app.test_client()
+    statuses = [
+        client.post("/sign-in", data={"email": user.email, "password": "wrong guess"}).status_code
+        for _ in range(11)
+    ]
+    assert statuses[:10] == [200] * 10
+    assert statuses[10] == 429
+    page = client.post("/sign-in", data={"email": user.email, "password": user.password})
+    assert page.status_code == 429
+    assert "Too many attempts" in page.text
+    # Another client is not blocked by this one's guesses at a different account.
+    other = throttled_app.test_client()
+    response = other.post(
+        "/sign-in",
+        data={"email": "someone@example.org", "password": "x"},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
+    assert response.status_code == 200
+
+
+def test_sign_in_is_throttled_per_account_across_clients(throttled_app: Flask) -> None:
+    user = StaffFactory(throttled_app)("analyst")
+    statuses = []
+    for attempt in range(11):
+        client = throttled_app.test_client()
+        statuses.append(
+            client.post(
+                "/sign-in",
+                data={"email": user.email.upper(), "password": "wrong"},
+                environ_base={"REMOTE_ADDR": f"10.0.0.{attempt + 1}"},
+            ).status_code
+        )
+    assert statuses[:10] == [200] * 10
+    assert statuses[-1] == 429
+
+
+def test_demo_accounts_skip_the_code_only_in_demo_mode(
+    app: Flask, client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    user = make_staff("analyst", is_demo=True)
+    response = client.post("/sign-in", data={"email": user.email, "password": user.password})
+    assert response.headers["Location"].endswith("/sign-in/code")
+    app.config["DEMO_MODE"] = True
+    other = app.test_client()
+    response = other.post("/sign-in", data={"email": user.email, "password": user.password})
+    assert response.headers["Location"].endswith("/analyst/")
+    # A real (non-demo) account still needs its code in demo mode.
+    real = make_staff("analyst")
+    response = app.test_client().post(
+        "/sign-in", data={"email": real.email, "password": real.password}
+    )
+    assert response.headers["Location"].endswith("/sign-in/code")
+
+
+def test_deactivation_ends_existing_sessions(
+    app: Flask, client: FlaskClient, auth: AuthActions, make_staff: StaffFactory
+) -> None:
+    admin = make_staff("admin")
+    analyst = make_staff("analyst")
+    auth.sign_in(analyst)
+    assert client.get("/analyst/").status_code == 200
+    admin_client = app.test_client()
+    AuthActions(admin_client).sign_in(admin)
+    admin_client.post(f"/admin/users/{analyst.id}/deactivate")
+    assert client.get("/analyst/").status_code == 302
+
+
+def test_next_parameter_only_redirects_within_the_site(
+    client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    user = make_staff("analyst")
+    client.post(
+        "/sign-in?next=//evil.example.org/",
+        data={"email": user.email, "password": user.password},
+    )
+    response = client.post("/sign-in/code", data={"code": current_code(user.totp_secret)})
+    assert response.headers["Location"].endswith("/analyst/")
