@@ -6,20 +6,22 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from mediation.extensions import database, db
 from mediation.models.staff import StaffUser
-from mediation.services import accounts, audit, bodies, demo
+from mediation.services import accounts, audit, bodies, demo, keyring, vault_admin
 from mediation.services.audit import Actor
 from mediation.services.errors import ServiceError
+from mediation.vault import SUITES, KeyPair, VaultError
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 bodies_cli = AppGroup("bodies", help="Manage the list of respondent bodies.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
+vault_cli = AppGroup("vault", help="Key ceremonies: first custodian, re-sealing, rotation, purge.")
 
 
 def _operator() -> Actor:
@@ -134,6 +136,86 @@ def verify_audit() -> None:
     sys.exit(1)
 
 
+def _officer_session(email: str) -> tuple[StaffUser, KeyPair]:
+    """Sign a case officer in on the command line: their key is needed to re-seal."""
+    password = click.prompt(f"Password for {email}", hide_input=True)
+    try:
+        user = accounts.authenticate(database(), email, password)
+        keypair = keyring.unlock(database(), user, password)
+    except (ServiceError, VaultError) as exc:
+        _fail(str(exc))
+        raise AssertionError from exc  # unreachable: _fail exits
+    if keypair is None or user.role != "case_officer":
+        _fail("That account is not a case officer with a key.")
+        raise AssertionError
+    return user, keypair
+
+
+@vault_cli.command("init")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+def vault_init(email: str, name: str) -> None:
+    """Key ceremony: create the first case officer, the first custodian of every case key."""
+    password = click.prompt("Choose a password", hide_input=True, confirmation_prompt=True)
+    try:
+        created = vault_admin.init_ceremony(database(), email=email, name=name, password=password)
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+        return
+    db.session.commit()
+    click.echo(f"Custodian {created.user.email} created (id {created.user.id}).")
+    click.echo("Recovery key (shown once; print it and lock it away):")
+    click.echo(f"  {created.recovery_key}")
+
+
+@vault_cli.command("reseal-user")
+@click.option("--officer", "officer_email", required=True, help="A case officer (custodian).")
+@click.argument("user_email")
+def vault_reseal_user(officer_email: str, user_email: str) -> None:
+    """Give a user their case keys again after a lost password, or a new custodian all keys."""
+    officer, keypair = _officer_session(officer_email)
+    user = accounts.find_by_email(database(), user_email)
+    if user is None:
+        _fail("There is no user with that email address.")
+        return
+    try:
+        result = vault_admin.reseal_for_user(database(), officer, keypair, user)
+    except (ServiceError, VaultError) as exc:
+        db.session.rollback()
+        _fail(str(exc))
+        return
+    db.session.commit()
+    click.echo(f"Re-sealed {result.grants} keys on {result.cases} cases to {user.email}.")
+
+
+@vault_cli.command("rotate")
+@click.option("--officer", "officer_email", required=True, help="A case officer (custodian).")
+@click.option("--suite", default=None, help="x25519 or mlkem768-x25519 (default: the setting).")
+def vault_rotate(officer_email: str, suite: str | None) -> None:
+    """New key pairs for every live case; every sealed field and key re-sealed."""
+    officer, keypair = _officer_session(officer_email)
+    chosen = suite or str(current_app.config["VAULT_SUITE"])
+    if chosen not in SUITES:
+        _fail(f"Unknown suite {chosen}; choose one of {', '.join(SUITES)}.")
+    try:
+        count = vault_admin.rotate(database(), officer, keypair, chosen)
+    except (ServiceError, VaultError) as exc:
+        db.session.rollback()
+        _fail(str(exc))
+        return
+    db.session.commit()
+    click.echo(f"Rotated the keys of {count} cases to {chosen}.")
+
+
+@vault_cli.command("purge-expired")
+def vault_purge_expired() -> None:
+    """Destroy the sealed keys and contents of cases closed longer than the retention period."""
+    purged = vault_admin.purge_expired(database())
+    db.session.commit()
+    click.echo(f"Destroyed the keys of {len(purged)} cases.")
+
+
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, bodies_cli, demo_cli, audit_cli):
+    for group in (users_cli, bodies_cli, demo_cli, audit_cli, vault_cli):
         app.cli.add_command(group)

@@ -2,17 +2,34 @@
 
 from mediation.models.audit import AuditEntry, AuditHead
 from mediation.models.bodies import RespondentBody
+from mediation.models.cases import (
+    Case,
+    CaseDocument,
+    CaseMessage,
+    IdentityDecision,
+    IdentityRequest,
+    SealedKey,
+)
 from mediation.models.panel import MediatorProfile
 from mediation.models.settings import Setting
 from mediation.models.staff import Role, SetupToken, StaffUser
+from mediation.models.vault import KeyCustody, StaffKey
 
 __all__ = [
     "AuditEntry",
     "AuditHead",
+    "Case",
+    "CaseDocument",
+    "CaseMessage",
+    "IdentityDecision",
+    "IdentityRequest",
+    "KeyCustody",
     "MediatorProfile",
     "RespondentBody",
     "Role",
+    "SealedKey",
     "Setting",
     "SetupToken",
+    "StaffKey",
     "StaffUser",
 ]

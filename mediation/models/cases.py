@@ -1,0 +1,131 @@
+"""Cases and their sealed contents: nothing here is readable without a key from the vault."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediation.extensions import db
+from mediation.models.time import utcnow
+
+
+class Case(db.Model):  # type: ignore[name-defined,misc]
+    """One complaint. Sensitive fields are HPKE envelopes sealed to the case's public keys."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    openness: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(30), default="submitted")
+    respondent_body_id: Mapped[int | None] = mapped_column(ForeignKey("respondent_bodies.id"))
+    mediator_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # Dates only, never a time of day: a respondent must not match a filing to a moment.
+    submitted_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    keys_destroyed_on: Mapped[date | None] = mapped_column(Date)
+    # Random, fixed at creation: the statistics cell-key method perturbs by it.
+    record_key: Mapped[int] = mapped_column(Integer)
+
+    suite: Mapped[str] = mapped_column(String(32))
+    case_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    case_key_id: Mapped[str | None] = mapped_column(String(32))
+    identity_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    identity_key_id: Mapped[str | None] = mapped_column(String(32))
+    # The complainant's key pair is re-derived from the passphrase with this salt.
+    complainant_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    complainant_public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    complainant_key_id: Mapped[str] = mapped_column(String(32))
+    complainant_kdf: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    narrative: Mapped[bytes | None] = mapped_column(LargeBinary)
+    identity: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The complainant's own copy of what they told us, sealed to their passphrase key.
+    identity_copy: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Set only when the complainant chose "open": shared with the respondent by their act.
+    shared_identity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    grants: Mapped[list[SealedKey]] = relationship(
+        back_populates="case", cascade="all, delete-orphan"
+    )
+
+
+class SealedKey(db.Model):  # type: ignore[name-defined,misc]
+    """A case or identity private key sealed to one holder's public key."""
+
+    __tablename__ = "sealed_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    key_kind: Mapped[str] = mapped_column(String(10))  # "case" or "identity"
+    holder_kind: Mapped[str] = mapped_column(String(12))  # "staff" or "complainant"
+    holder_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    holder_key_id: Mapped[str] = mapped_column(String(32), index=True)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+
+    case: Mapped[Case] = relationship(back_populates="grants")
+
+
+class CaseMessage(db.Model):  # type: ignore[name-defined,misc]
+    """A message on a case, sealed to the case key; `audience` says who it is meant for."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_kind: Mapped[str] = mapped_column(String(20))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    audience: Mapped[str] = mapped_column(String(20), default="complainant")
+    sent_on: Mapped[date] = mapped_column(Date)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class CaseDocument(db.Model):  # type: ignore[name-defined,misc]
+    """An uploaded document: both its name and its contents are sealed."""
+
+    __tablename__ = "case_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(20))
+    uploaded_on: Mapped[date] = mapped_column(Date)
+    name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class IdentityRequest(db.Model):  # type: ignore[name-defined,misc]
+    """A mediator's request, with a reason, to see a complainant's identity."""
+
+    __tablename__ = "identity_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    decisions: Mapped[list[IdentityDecision]] = relationship(
+        back_populates="request", cascade="all, delete-orphan"
+    )
+
+
+class IdentityDecision(db.Model):  # type: ignore[name-defined,misc]
+    """One case officer's approval or refusal of an identity request."""
+
+    __tablename__ = "identity_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_requests.id", ondelete="CASCADE"), index=True
+    )
+    officer_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    approved: Mapped[bool] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    request: Mapped[IdentityRequest] = relationship(back_populates="decisions")

@@ -1,0 +1,149 @@
+"""Who holds which case key: sealing keys to holders, opening them, re-sealing and shredding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mediation.domain.permissions import CASE_OFFICER
+from mediation.models.cases import Case, SealedKey
+from mediation.models.staff import StaffUser
+from mediation.models.vault import StaffKey
+from mediation.services.errors import NotAllowed
+from mediation.services.keyring import active_key, public_key_of
+from mediation.vault import (
+    PASSPHRASE_KDF,
+    TEST_KDF,
+    KdfParams,
+    KeyPair,
+    PublicKey,
+    keypair_from_private,
+    open_sealed,
+    seal,
+)
+
+CASE_KEY = "case"
+IDENTITY_KEY = "identity"
+STAFF = "staff"
+COMPLAINANT = "complainant"
+
+
+class NoCustodian(NotAllowed):
+    default_message = (
+        "There is no case officer with a key to hold this case. Run the key ceremony "
+        "(flask --app mediation vault init) first."
+    )
+
+
+class NotAHolder(NotAllowed):
+    default_message = "You do not hold a key for this case."
+
+
+def passphrase_kdf() -> KdfParams:
+    if current_app.config.get("VAULT_KDF_PROFILE") == "test":
+        return TEST_KDF
+    return PASSPHRASE_KDF
+
+
+def grant_context(case: Case, key_kind: str) -> str:
+    return f"case:{case.reference}:{key_kind}-key"
+
+
+def field_context(case: Case, field: str) -> str:
+    return f"case:{case.reference}:{field}"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Someone a key can be sealed to: a staff user's current key, or the complainant."""
+
+    kind: str
+    user_id: int | None
+    public_key: PublicKey
+
+
+def custodians(session: Session) -> list[tuple[StaffUser, StaffKey]]:
+    """Active case officers with a live key: they hold every case and identity key."""
+    rows = session.execute(
+        select(StaffUser, StaffKey)
+        .join(StaffKey, StaffKey.user_id == StaffUser.id)
+        .where(
+            StaffUser.role == CASE_OFFICER,
+            StaffUser.active.is_(True),
+            StaffKey.retired_at.is_(None),
+        )
+        .order_by(StaffUser.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def staff_holder(session: Session, user: StaffUser) -> Holder:
+    key = active_key(session, user.id)
+    if key is None:
+        raise NotAllowed(f"{user.name} has no encryption key yet (they have not set a password).")
+    return Holder(STAFF, user.id, public_key_of(key))
+
+
+def complainant_holder(case: Case) -> Holder:
+    return Holder(COMPLAINANT, None, PublicKey(case.suite, case.complainant_public_key))
+
+
+def seal_grant(session: Session, case: Case, key_kind: str, private: KeyPair, to: Holder) -> None:
+    """Seal a case or identity private key to one holder (replacing their old grant)."""
+    for old in list(case.grants):
+        same_holder = to.kind == COMPLAINANT or old.holder_user_id == to.user_id
+        if old.key_kind == key_kind and old.holder_kind == to.kind and same_holder:
+            case.grants.remove(old)
+    case.grants.append(
+        SealedKey(
+            key_kind=key_kind,
+            holder_kind=to.kind,
+            holder_user_id=to.user_id,
+            holder_key_id=to.public_key.key_id,
+            envelope=seal(private.private, to.public_key, grant_context(case, key_kind)),
+        )
+    )
+
+
+def open_grant(case: Case, key_kind: str, holder: KeyPair) -> KeyPair:
+    """Open the case's key of this kind with a holder's private key, or NotAHolder."""
+    for grant in case.grants:
+        if grant.key_kind == key_kind and grant.holder_key_id == holder.key_id:
+            private = open_sealed(grant.envelope, holder, grant_context(case, key_kind))
+            return keypair_from_private(case.suite, private)
+    raise NotAHolder()
+
+
+def holds(case: Case, key_kind: str, holder_key_id: str) -> bool:
+    return any(g.key_kind == key_kind and g.holder_key_id == holder_key_id for g in case.grants)
+
+
+def seal_to_all_custodians(session: Session, case: Case, key_kind: str, private: KeyPair) -> int:
+    people = custodians(session)
+    if not people:
+        raise NoCustodian()
+    for user, key in people:
+        seal_grant(session, case, key_kind, private, Holder(STAFF, user.id, public_key_of(key)))
+    return len(people)
+
+
+def revoke_staff_grants(case: Case, user_id: int, key_kind: str | None = None) -> None:
+    """Destroy a staff member's sealed copies (e.g. a mediator taken off the case)."""
+    for grant in list(case.grants):
+        if grant.holder_user_id == user_id and key_kind in (None, grant.key_kind):
+            case.grants.remove(grant)
+
+
+def cases_held_by(session: Session, user_id: int) -> list[Case]:
+    return list(
+        session.execute(
+            select(Case)
+            .join(SealedKey, SealedKey.case_id == Case.id)
+            .where(SealedKey.holder_user_id == user_id)
+            .distinct()
+            .order_by(Case.id)
+        ).scalars()
+    )

@@ -1,0 +1,217 @@
+"""Vault ceremonies: the first custodian, re-sealing after a lost password, rotation, purge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mediation.domain.permissions import CASE_OFFICER, MEDIATOR
+from mediation.models.cases import Case, CaseDocument, CaseMessage, SealedKey
+from mediation.models.staff import StaffUser
+from mediation.services import accounts, case_keys, keyring, settings
+from mediation.services.accounts import NewAccount
+from mediation.services.audit import Actor, record
+from mediation.services.case_keys import (
+    CASE_KEY,
+    COMPLAINANT,
+    IDENTITY_KEY,
+    Holder,
+    field_context,
+)
+from mediation.services.errors import InvalidInput, NotAllowed
+from mediation.vault import KeyPair, generate_keypair, open_sealed, seal
+
+
+def init_ceremony(session: Session, *, email: str, name: str, password: str) -> NewAccount:
+    """Create the first case officer (the first custodian), with a key pair and recovery key."""
+    if case_keys.custodians(session):
+        raise InvalidInput("The vault already has a custodian; add case officers as users.")
+    created = accounts.create_staff_user(
+        session,
+        Actor.system("vault init"),
+        email=email,
+        name=name,
+        role=CASE_OFFICER,
+        password=password,
+    )
+    record(
+        session,
+        Actor.system("vault init"),
+        "vault.initialised",
+        details={"custodian_id": created.user.id},
+    )
+    return created
+
+
+def _live_cases(session: Session) -> list[Case]:
+    return list(
+        session.execute(
+            select(Case).where(Case.keys_destroyed_on.is_(None)).order_by(Case.id)
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class ResealResult:
+    cases: int
+    grants: int
+
+
+def reseal_for_user(
+    session: Session, officer: StaffUser, officer_key: KeyPair, user: StaffUser
+) -> ResealResult:
+    """Give a user (new custodian, or one who lost their password) their keys again.
+
+    A case officer gets every case and identity key; a mediator gets the case key of cases
+    assigned to them, and identity keys they had been approved for. Needs a custodian's
+    unlocked key: with no custodian left, nothing can be recovered (by design).
+    """
+    if officer.role != CASE_OFFICER or officer.id == user.id:
+        raise NotAllowed("Another case officer (a custodian) must do this.")
+    holder = case_keys.staff_holder(session, user)
+    cases = grants = 0
+    for case in _live_cases(session):
+        kinds: list[str] = []
+        if user.role == CASE_OFFICER:
+            kinds = [CASE_KEY, IDENTITY_KEY]
+        elif user.role == MEDIATOR and case.mediator_id == user.id:
+            kinds = [CASE_KEY]
+            had_identity = any(
+                g.key_kind == IDENTITY_KEY and g.holder_user_id == user.id for g in case.grants
+            )
+            if had_identity:
+                kinds.append(IDENTITY_KEY)
+        touched = False
+        for kind in kinds:
+            if case_keys.holds(case, kind, holder.public_key.key_id):
+                continue
+            private = case_keys.open_grant(case, kind, officer_key)
+            case_keys.seal_grant(session, case, kind, private, holder)
+            grants += 1
+            touched = True
+        cases += touched
+    record(
+        session,
+        accounts.actor_for(officer),
+        "vault.resealed_for_user",
+        details={"user_id": user.id, "cases": cases, "grants": grants},
+    )
+    return ResealResult(cases, grants)
+
+
+def _reseal_field(envelope: bytes | None, old: KeyPair, new: KeyPair, context: str) -> bytes | None:
+    if envelope is None:
+        return None
+    return seal(open_sealed(envelope, old, context), new.public_key(), context)
+
+
+def _current_holder(session: Session, grant: SealedKey, case: Case) -> Holder | None:
+    if grant.holder_kind == COMPLAINANT:
+        return case_keys.complainant_holder(case)
+    user = session.get(StaffUser, grant.holder_user_id)
+    if user is None or not user.active:
+        return None
+    key = keyring.active_key(session, user.id)
+    return Holder("staff", user.id, keyring.public_key_of(key)) if key else None
+
+
+def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: str) -> int:
+    """New case and identity key pairs for every live case; every sealed field re-sealed.
+
+    Each holder gets the new keys sealed to their current key. Returns the number of cases.
+    """
+    count = 0
+    for case in _live_cases(session):
+        old_case = case_keys.open_grant(case, CASE_KEY, officer_key)
+        old_identity = case_keys.open_grant(case, IDENTITY_KEY, officer_key)
+        new_case = generate_keypair(suite)
+        new_identity = generate_keypair(suite)
+        case.narrative = _reseal_field(
+            case.narrative, old_case, new_case, field_context(case, "narrative")
+        )
+        case.identity = _reseal_field(
+            case.identity, old_identity, new_identity, field_context(case, "identity")
+        )
+        for message in session.execute(
+            select(CaseMessage).where(CaseMessage.case_id == case.id)
+        ).scalars():
+            message.body = _reseal_field(
+                message.body, old_case, new_case, field_context(case, f"message:{message.id}")
+            )
+        for document in session.execute(
+            select(CaseDocument).where(CaseDocument.case_id == case.id)
+        ).scalars():
+            document.name = _reseal_field(
+                document.name,
+                old_case,
+                new_case,
+                field_context(case, f"document:{document.id}:name"),
+            )
+            document.content = _reseal_field(
+                document.content,
+                old_case,
+                new_case,
+                field_context(case, f"document:{document.id}:content"),
+            )
+        old_grants = list(case.grants)
+        case.grants.clear()
+        session.flush()
+        case.suite = suite
+        case.case_public_key, case.case_key_id = new_case.public, new_case.key_id
+        case.identity_public_key, case.identity_key_id = new_identity.public, new_identity.key_id
+        for grant in old_grants:
+            holder = _current_holder(session, grant, case)
+            if holder is None:
+                continue
+            private = new_case if grant.key_kind == CASE_KEY else new_identity
+            case_keys.seal_grant(session, case, grant.key_kind, private, holder)
+        count += 1
+    record(
+        session,
+        accounts.actor_for(officer),
+        "vault.rotated",
+        details={"cases": count, "suite": suite},
+    )
+    return count
+
+
+def purge_expired(session: Session, today: date | None = None) -> list[str]:
+    """Crypto-shred cases closed longer than the retention period; keep the statistics."""
+    today = today or date.today()
+    months = settings.get_setting(session, "retention_months")
+    cutoff = today - relativedelta(months=months)
+    due = session.execute(
+        select(Case).where(
+            Case.closed_on.is_not(None),
+            Case.closed_on <= cutoff,
+            Case.keys_destroyed_on.is_(None),
+        )
+    ).scalars()
+    purged = []
+    for case in due:
+        case.grants.clear()
+        case.narrative = case.identity = case.identity_copy = None
+        case.shared_identity = None
+        case.case_public_key = case.identity_public_key = None
+        for message in session.execute(
+            select(CaseMessage).where(CaseMessage.case_id == case.id)
+        ).scalars():
+            message.body = None
+        for document in session.execute(
+            select(CaseDocument).where(CaseDocument.case_id == case.id)
+        ).scalars():
+            document.name = document.content = None
+        case.keys_destroyed_on = today
+        record(
+            session,
+            Actor.system("retention"),
+            "case.keys_destroyed",
+            case_reference=case.reference,
+            details={"retention_months": months},
+        )
+        purged.append(case.reference)
+    return purged
