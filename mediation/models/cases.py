@@ -37,6 +37,9 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     identity_key_id: Mapped[str | None] = mapped_column(String(32))
     # The complainant's key pair is re-derived from the passphrase with this salt.
     complainant_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    # Kept apart from `suite`: rotation can move the case keys to a new suite, but the
+    # complainant's key is re-derived from the passphrase in the suite it was made in.
+    complainant_suite: Mapped[str] = mapped_column(String(32))
     complainant_public_key: Mapped[bytes] = mapped_column(LargeBinary)
     complainant_key_id: Mapped[str] = mapped_column(String(32))
     complainant_kdf: Mapped[dict[str, Any]] = mapped_column(JSON)

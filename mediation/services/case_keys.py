@@ -88,7 +88,7 @@ def staff_holder(session: Session, user: StaffUser) -> Holder:
 
 
 def complainant_holder(case: Case) -> Holder:
-    return Holder(COMPLAINANT, None, PublicKey(case.suite, case.complainant_public_key))
+    return Holder(COMPLAINANT, None, PublicKey(case.complainant_suite, case.complainant_public_key))
 
 
 def seal_grant(session: Session, case: Case, key_kind: str, private: KeyPair, to: Holder) -> None:

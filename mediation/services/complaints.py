@@ -98,6 +98,7 @@ def file_complaint(
         identity_public_key=identity_pair.public,
         identity_key_id=identity_pair.key_id,
         complainant_salt=salt,
+        complainant_suite=suite,
         complainant_public_key=complainant.public,
         complainant_key_id=complainant.key_id,
         complainant_kdf=kdf.to_dict(),
@@ -145,7 +146,7 @@ _DECOY_SALT = b"\x00" * 16
 def complainant_keypair(session: Session, reference: str, passphrase: str) -> tuple[Case, KeyPair]:
     """Re-derive the complainant's key; unknown reference and wrong passphrase look the same."""
     case = find_case(session, reference)
-    suite = case.suite if case else str(current_app.config["VAULT_SUITE"])
+    suite = case.complainant_suite if case else str(current_app.config["VAULT_SUITE"])
     salt = case.complainant_salt if case else _DECOY_SALT
     kdf = KdfParams.from_dict(case.complainant_kdf) if case else case_keys.passphrase_kdf()
     derived = passphrase_keypair(passphrase, salt, suite, kdf)

@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('identity_public_key', sa.LargeBinary(), nullable=True),
     sa.Column('identity_key_id', sa.String(length=32), nullable=True),
     sa.Column('complainant_salt', sa.LargeBinary(), nullable=False),
+    sa.Column('complainant_suite', sa.String(length=32), nullable=False),
     sa.Column('complainant_public_key', sa.LargeBinary(), nullable=False),
     sa.Column('complainant_key_id', sa.String(length=32), nullable=False),
     sa.Column('complainant_kdf', sa.JSON(), nullable=False),
