@@ -12,7 +12,16 @@ from sqlalchemy import select
 
 from mediation.extensions import database, db
 from mediation.models.staff import StaffUser
-from mediation.services import accounts, audit, bodies, demo, keyring, vault_admin
+from mediation.services import (
+    accounts,
+    audit,
+    bodies,
+    demo,
+    demo_cases,
+    demo_statistics,
+    keyring,
+    vault_admin,
+)
 from mediation.services.audit import Actor
 from mediation.services.errors import ServiceError
 from mediation.vault import SUITES, KeyPair, VaultError
@@ -122,6 +131,10 @@ def load_demo(if_empty: bool) -> None:
         return
     summary = demo.load_demo(database())
     db.session.commit()
+    summary += "; " + demo_cases.load(database())
+    db.session.commit()
+    summary += "; " + demo_statistics.load(database())
+    db.session.commit()
     click.echo(f"Demo data loaded: {summary}.")
 
 
@@ -217,5 +230,16 @@ def vault_purge_expired() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, bodies_cli, demo_cli, audit_cli, vault_cli):
+    from mediation.commands import casework, intake, statistics
+
+    for group in (
+        users_cli,
+        bodies_cli,
+        demo_cli,
+        audit_cli,
+        vault_cli,
+        intake.group,
+        casework.group,
+        statistics.group,
+    ):
         app.cli.add_command(group)

@@ -1,10 +1,12 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
+from mediation.models import casework, intake, releases  # noqa: F401  (each registers its tables)
 from mediation.models.audit import AuditEntry, AuditHead
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import (
     Case,
     CaseDocument,
+    CaseEvent,
     CaseMessage,
     IdentityDecision,
     IdentityRequest,
@@ -13,6 +15,7 @@ from mediation.models.cases import (
 from mediation.models.panel import MediatorProfile
 from mediation.models.settings import Setting
 from mediation.models.staff import Role, SetupToken, StaffUser
+from mediation.models.statistics import StatisticalRecord, StatisticsKey, StatisticsKeyGrant
 from mediation.models.vault import KeyCustody, StaffKey
 
 __all__ = [
@@ -20,6 +23,7 @@ __all__ = [
     "AuditHead",
     "Case",
     "CaseDocument",
+    "CaseEvent",
     "CaseMessage",
     "IdentityDecision",
     "IdentityRequest",
@@ -32,4 +36,7 @@ __all__ = [
     "SetupToken",
     "StaffKey",
     "StaffUser",
+    "StatisticalRecord",
+    "StatisticsKey",
+    "StatisticsKeyGrant",
 ]

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.extensions import db
@@ -20,7 +30,10 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     openness: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(30), default="submitted")
+    state: Mapped[str] = mapped_column(String(30), default="submitted", index=True)
+    state_before_hold: Mapped[str | None] = mapped_column(String(30))
+    # Set when the complainant reports adverse treatment since complaining.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     respondent_body_id: Mapped[int | None] = mapped_column(ForeignKey("respondent_bodies.id"))
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     # Dates only, never a time of day: a respondent must not match a filing to a moment.
@@ -132,3 +145,20 @@ class IdentityDecision(db.Model):  # type: ignore[name-defined,misc]
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     request: Mapped[IdentityRequest] = relationship(back_populates="decisions")
+
+
+class CaseEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One step of a case's workflow, for its timeline. Never holds case content."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    # Structured, non-sensitive fields of the action (a reason code, a result id).
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

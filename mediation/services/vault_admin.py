@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mediation.domain.permissions import CASE_OFFICER, MEDIATOR
 from mediation.models.cases import Case, CaseDocument, CaseMessage, SealedKey
 from mediation.models.staff import StaffUser
+from mediation.models.statistics import StatisticsKey, StatisticsKeyGrant
 from mediation.services import accounts, case_keys, keyring, settings
 from mediation.services.accounts import NewAccount
 from mediation.services.audit import Actor, record
@@ -101,6 +102,26 @@ def reseal_for_user(
         details={"user_id": user.id, "cases": cases, "grants": grants},
     )
     return ResealResult(cases, grants)
+
+
+def _grant_statistics_key(session: Session, officer_key: KeyPair, user: StaffUser) -> None:
+    from mediation.services import statistical_records
+
+    key = session.execute(
+        select(StatisticsKey).where(StatisticsKey.retired_at.is_(None))
+    ).scalar_one_or_none()
+    if key is None:
+        return
+    holder = case_keys.staff_holder(session, user)
+    already = session.execute(
+        select(StatisticsKeyGrant.id).where(
+            StatisticsKeyGrant.statistics_key_id == key.id,
+            StatisticsKeyGrant.holder_key_id == holder.public_key.key_id,
+        )
+    ).first()
+    if already is None:
+        pair = statistical_records.open_statistics_key(session, officer_key, key)
+        statistical_records.grant_statistics_key(session, key, pair, user.id, holder.public_key)
 
 
 def _reseal_field(envelope: bytes | None, old: KeyPair, new: KeyPair, context: str) -> bytes | None:

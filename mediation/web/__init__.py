@@ -41,15 +41,31 @@ ERROR_TEXT: dict[int, tuple[str, str]] = {
 
 
 def register_web(app: Flask) -> None:
+    from mediation.web.admin import panel_routes  # noqa: F401  (adds the panel pages)
     from mediation.web.admin.routes import blueprint as admin
     from mediation.web.analyst.routes import blueprint as analyst
+    from mediation.web.api.routes import blueprint as api
     from mediation.web.auth.routes import blueprint as auth
     from mediation.web.casework.routes import blueprint as casework
+    from mediation.web.complainant.routes import blueprint as complainant
     from mediation.web.mediator.routes import blueprint as mediator
     from mediation.web.public.routes import blueprint as public
     from mediation.web.respondent.routes import blueprint as respondent
+    from mediation.web.statistics.routes import blueprint as statistics
 
-    for blueprint in (public, auth, admin, analyst, casework, mediator, respondent):
+    blueprints = (
+        public,
+        auth,
+        admin,
+        analyst,
+        casework,
+        mediator,
+        respondent,
+        complainant,
+        api,
+        statistics,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
     login_manager.login_view = "auth.sign_in"

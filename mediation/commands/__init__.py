@@ -1,0 +1,1 @@
+"""Operator command groups, one module per area; cli.py registers them."""

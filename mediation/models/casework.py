@@ -1,0 +1,3 @@
+"""Casework: triage, the panel's routing, clocks, disclosure statements, sessions and outcomes."""
+
+from __future__ import annotations

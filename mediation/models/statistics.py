@@ -1,0 +1,55 @@
+"""The statistical record of each case, sealed, and the statistics key that opens it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mediation.extensions import db
+from mediation.models.time import utcnow
+
+
+class StatisticsKey(db.Model):  # type: ignore[name-defined,misc]
+    """The service's statistics key pair; its private half is sealed to each custodian."""
+
+    __tablename__ = "statistics_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    suite: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StatisticsKeyGrant(db.Model):  # type: ignore[name-defined,misc]
+    """The statistics private key sealed to one case officer's key."""
+
+    __tablename__ = "statistics_key_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statistics_key_id: Mapped[int] = mapped_column(
+        ForeignKey("statistics_keys.id", ondelete="CASCADE"), index=True
+    )
+    holder_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    holder_key_id: Mapped[str] = mapped_column(String(32), index=True)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StatisticalRecord(db.Model):  # type: ignore[name-defined,misc]
+    """What a case contributes to statistics (categories, body type, region, size band,
+    dates, outcome), sealed: region and size band can narrow down a small charity."""
+
+    __tablename__ = "statistical_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    # Sealed at intake to the statistics public key (HPKE).
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_key_id: Mapped[str | None] = mapped_column(String(32))
+    # Re-sealed under the symmetric statistics key once opened in a case officer's session,
+    # so that a release over many cases stays fast.
+    symmetric: Mapped[bytes | None] = mapped_column(LargeBinary)
+    symmetric_key_id: Mapped[str | None] = mapped_column(String(32))

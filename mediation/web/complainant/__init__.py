@@ -1,0 +1,1 @@
+"""The complainant's side: the complaint form, the receipt and the portal."""

@@ -1,0 +1,1 @@
+"""Public statistics: releases, charts, open data and the methodology."""
