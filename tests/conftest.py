@@ -22,8 +22,10 @@ from mediation.models.staff import StaffUser
 from mediation.services import accounts
 from mediation.services.audit import Actor
 from mediation.vault import use_fast_parameters_for_tests
+from tests import log_guard
 
 use_fast_parameters_for_tests()
+log_guard.install()
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
@@ -237,3 +239,18 @@ def user_row(app: Flask, user_id: int) -> StaffUser:
         user = db.session.get(StaffUser, user_id)
         assert user is not None
         return user
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any seeded secret or generated passphrase reached a log record."""
+    found = log_guard.leaks()
+    if found:
+        session.config.get_terminal_writer().line(
+            f"\nPRIVACY FAILURE: secrets reached the log of this run: {found}", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        session.config.get_terminal_writer().line(
+            f"\nlog guard: {len(log_guard.HANDLER.lines)} log records searched, "
+            f"{len(log_guard.GENERATED_PASSPHRASES)} passphrases checked, no secret found"
+        )

@@ -45,8 +45,15 @@ def unlocked(user_id: int) -> tuple[StaffUser, KeyPair]:
     return user, key
 
 
+@pytest.fixture(params=["x25519", "mlkem768-x25519"])
+def suite(request: pytest.FixtureRequest, app: Flask) -> str:
+    """Every vault test runs with the classical and the hybrid post-quantum suite."""
+    app.config["VAULT_SUITE"] = request.param
+    return str(request.param)
+
+
 @pytest.fixture
-def world(app: Flask, make_staff: StaffFactory) -> Iterator[World]:
+def world(app: Flask, make_staff: StaffFactory, suite: str) -> Iterator[World]:
     ids = [make_staff(role).id for role in ("case_officer", "case_officer", "mediator", "mediator")]
     with app.app_context():
         pairs = [unlocked(i) for i in ids]
@@ -65,9 +72,10 @@ def file_confidential() -> complaints.Filed:
     return filed
 
 
-def test_staff_and_complainant_open_a_case_only_with_their_keys(world: World) -> None:
+def test_staff_and_complainant_open_a_case_only_with_their_keys(world: World, suite: str) -> None:
     filed = file_confidential()
     case = filed.case
+    assert case.suite == suite and world.officer_key.suite == suite
     officer_view = complaints.staff_case_key(db.session, world.officer, world.officer_key, case)
     assert complaints.read_narrative(case, officer_view) == seeded.NARRATIVE
     _, complainant = complaints.complainant_keypair(db.session, filed.reference, filed.passphrase)
