@@ -236,3 +236,38 @@ def purge_expired(session: Session, today: date | None = None) -> list[str]:
         )
         purged.append(case.reference)
     return purged
+
+
+@dataclass(frozen=True)
+class MissingKeys:
+    """A colleague whose current key does not yet open some of the cases they should hold."""
+
+    user: StaffUser
+    cases: int
+
+
+def users_missing_keys(session: Session) -> list[MissingKeys]:
+    """Case officers not holding every live case; mediators not holding their assigned ones."""
+    from sqlalchemy import func
+
+    live = select(Case.id).where(Case.keys_destroyed_on.is_(None))
+    result = []
+    staff = session.execute(
+        select(StaffUser).where(
+            StaffUser.active.is_(True), StaffUser.role.in_([CASE_OFFICER, MEDIATOR])
+        )
+    ).scalars()
+    for user in staff:
+        key = keyring.active_key(session, user.id)
+        if key is None:
+            continue
+        should = live if user.role == CASE_OFFICER else live.where(Case.mediator_id == user.id)
+        held = select(SealedKey.case_id).where(
+            SealedKey.holder_key_id == key.key_id, SealedKey.key_kind == CASE_KEY
+        )
+        missing = session.execute(
+            select(func.count()).select_from(should.where(Case.id.not_in(held)).subquery())
+        ).scalar_one()
+        if missing:
+            result.append(MissingKeys(user, int(missing)))
+    return result

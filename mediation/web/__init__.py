@@ -48,6 +48,7 @@ def register_web(app: Flask) -> None:
     from mediation.web.auth.routes import blueprint as auth
     from mediation.web.casework.routes import blueprint as casework
     from mediation.web.complainant.routes import blueprint as complainant
+    from mediation.web.identity.routes import blueprint as identity
     from mediation.web.mediator.routes import blueprint as mediator
     from mediation.web.public.routes import blueprint as public
     from mediation.web.respondent.routes import blueprint as respondent
@@ -64,6 +65,7 @@ def register_web(app: Flask) -> None:
         complainant,
         api,
         statistics,
+        identity,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -77,6 +79,13 @@ def register_web(app: Flask) -> None:
     def _idle_timeout() -> None:
         # A permanent session is refreshed on every request and ends after 30 idle minutes.
         session.permanent = True
+
+    @app.after_request
+    def _no_store(response: Response) -> Response:
+        # Pages may hold case content or identities: no browser or proxy may keep a copy.
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.context_processor
     def _layout_context() -> dict[str, Any]:

@@ -10,10 +10,42 @@ from flask.testing import FlaskClient
 
 from mediation.domain.permissions import ALL_ROLES, Permission, allows
 from mediation.web.access import PUBLIC
-from tests.conftest import AuthActions, StaffFactory
+from tests.conftest import AuthActions, StaffFactory, StaffLogin
 
 # Sample values for URL variables, so that every rule can be requested.
 SAMPLE_ARGUMENTS = {"page": "1", "action": "deactivate", "token": "not-a-real-token"}
+
+
+def seed_world(app: Flask, make_staff: StaffFactory, user: StaffLogin) -> dict[str, str]:
+    """A case the signed-in user may legitimately open (assigned to them, if a mediator),
+    with a pending identity request, so that allowed roles get real pages."""
+    from mediation.extensions import db
+    from mediation.models.staff import StaffUser
+    from mediation.services import complaints, identity_access, keyring
+    from tests import seeded
+    from tests.conftest import TEST_PASSWORD
+
+    officer_login = user if user.role == "case_officer" else make_staff("case_officer")
+    mediator_login = user if user.role == "mediator" else make_staff("mediator")
+    with app.app_context():
+        officer = db.session.get(StaffUser, officer_login.id)
+        mediator = db.session.get(StaffUser, mediator_login.id)
+        assert officer is not None and mediator is not None
+        officer_key = keyring.unlock(db.session, officer, TEST_PASSWORD)
+        assert officer_key is not None
+        filed = complaints.file_complaint(
+            db.session,
+            openness="confidential",
+            narrative=seeded.NARRATIVE,
+            identity=dict(seeded.IDENTITY),
+            respondent_body_id=make_staff.body(),
+        )
+        identity_access.assign_mediator(db.session, officer, officer_key, filed.case, mediator)
+        request = identity_access.request_identity(
+            db.session, mediator, filed.case, "Needed to arrange the joint session"
+        )
+        db.session.commit()
+        return {"reference": filed.reference, "request_id": str(request.id)}
 
 
 def staff_rules(app: Flask) -> list[tuple[str, str, Permission | str]]:
@@ -29,12 +61,14 @@ def staff_rules(app: Flask) -> list[tuple[str, str, Permission | str]]:
     return rules
 
 
-def fill(rule: str, user_id: int) -> str:
+def fill(rule: str, user_id: int, world: dict[str, str] | None = None) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1).split(":")[-1]
         if name == "user_id":
             return str(user_id)
-        return SAMPLE_ARGUMENTS[name]
+        if world and name in world:
+            return world[name]
+        return SAMPLE_ARGUMENTS.get(name, "1")
 
     return re.sub(r"<([^>]+)>", value, rule)
 
@@ -50,12 +84,13 @@ def test_every_staff_route_is_allowed_or_refused_for_each_role(
 ) -> None:
     user = make_staff(role)
     other = make_staff("analyst")
+    world = seed_world(app, make_staff, user)
     auth.sign_in(user)
     for rule, method, permission in staff_rules(app):
         if permission == PUBLIC:
             continue
         assert isinstance(permission, Permission)
-        url = fill(rule, other.id)
+        url = fill(rule, other.id, world)
         response = client.open(url, method=method)
         if allows(role, permission):
             assert response.status_code in {200, 302}, (role, method, url, response.status_code)

@@ -1,0 +1,1 @@
+"""Identity access and key custody pages: requests, approvals, audited views, re-sealing."""
