@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request, session
-from flask_login import current_user
+from flask import (
+    Flask,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from mediation.extensions import db, login_manager
 from mediation.models.staff import StaffUser
+from mediation.services.errors import ServiceError
+from mediation.vault import CustodyExpired, CustodyInvalid, VaultError
+from mediation.web.access import SignInAgain
 from mediation.web.navigation import nav_for
 
 ERROR_TEXT: dict[int, tuple[str, str]] = {
@@ -28,6 +42,10 @@ ERROR_TEXT: dict[int, tuple[str, str]] = {
     413: (
         "The file is too large",
         "What you sent is bigger than this service accepts. Go back and choose a smaller file.",
+    ),
+    422: (
+        "That could not be done",
+        "Go back and try again. Nothing was changed.",
     ),
     429: (
         "Too many attempts",
@@ -95,6 +113,9 @@ def register_web(app: Flask) -> None:
     for code in ERROR_TEXT:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(VaultError, _vault_error)
+    app.register_error_handler(SignInAgain, _sign_in_again)
+    app.register_error_handler(ServiceError, _service_error)
 
 
 def _load_user(user_id: str) -> StaffUser | None:
@@ -142,3 +163,25 @@ def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
         400,
         "The form expired or was sent from another page. Go back, reload the page and try again.",
     )
+
+
+def _sign_in_again(error: Exception) -> WerkzeugResponse:
+    db.session.rollback()
+    logout_user()
+    session.clear()
+    flash(str(error))
+    return redirect(url_for("auth.sign_in"))
+
+
+def _vault_error(error: VaultError) -> WerkzeugResponse | tuple[Response | str, int]:
+    """A refused key operation is a clear message, never a 500 (and nothing was written)."""
+    if isinstance(error, CustodyInvalid | CustodyExpired) and not wants_json():
+        return _sign_in_again(error)
+    db.session.rollback()
+    return error_response(422, str(error))
+
+
+def _service_error(error: ServiceError) -> tuple[Response | str, int]:
+    """A safety net: a view that forgot to catch an expected refusal still shows its message."""
+    db.session.rollback()
+    return error_response(400, str(error))

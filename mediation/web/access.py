@@ -13,7 +13,7 @@ from mediation.domain.permissions import Permission, allows
 from mediation.extensions import database
 from mediation.models.staff import StaffUser
 from mediation.services.keyring import CustodyTicket, held_keypair
-from mediation.vault import KeyPair
+from mediation.vault import CustodyExpired, CustodyInvalid, KeyPair
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,7 +51,21 @@ def signed_in_user() -> StaffUser:
     return user
 
 
+class SignInAgain(Exception):
+    """The session's held key is gone or expired: the person must sign in again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
 def current_keypair() -> KeyPair:
-    """The signed-in user's unlocked private key, held server-side for this session."""
+    """The signed-in user's unlocked private key, held server-side for this session.
+
+    Raises SignInAgain (handled for every view) rather than a VaultError, so that a view's
+    own handling of refused key operations never hides a dead session.
+    """
     ticket = CustodyTicket.from_session(session.get("custody"))
-    return held_keypair(database(), signed_in_user(), ticket)
+    try:
+        return held_keypair(database(), signed_in_user(), ticket)
+    except (CustodyInvalid, CustodyExpired) as exc:
+        raise SignInAgain(str(exc)) from exc

@@ -130,3 +130,38 @@ def test_custody_page_gives_a_new_case_officer_the_keys(
         assert key
         opened = complaints.staff_case_key(db.session, user, key, case)
         assert complaints.read_narrative(case, opened) == seeded.NARRATIVE
+
+
+def test_the_cookie_alone_or_the_database_alone_opens_nothing(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    from sqlalchemy import delete, select
+
+    from mediation.models.vault import KeyCustody
+    from mediation.vault import CustodyInvalid, decode_cookie_key, open_custody
+
+    officer = make_staff("case_officer")
+    client = signed_in(app, officer)
+    with client.session_transaction() as session:
+        ticket = dict(session["custody"])
+    with app.app_context():
+        row = db.session.execute(select(KeyCustody)).scalar_one()
+        # The database row with any other key opens nothing.
+        import secrets
+
+        try:
+            open_custody(row.blob, secrets.token_bytes(32))
+            raise AssertionError("a wrong cookie key opened the custody blob")
+        except CustodyInvalid:
+            pass
+        # With the cookie's key it opens: both halves together.
+        assert open_custody(row.blob, decode_cookie_key(ticket["key"])).key_id == row.key_id
+        db.session.execute(delete(KeyCustody))
+        db.session.commit()
+    # The cookie alone (its row gone): a clear sign-in-again, never a 500.
+    response = client.get("/identity/custody")
+    assert response.status_code == 200  # the page needs no key
+    newcomer = make_staff("case_officer")
+    response = client.post(f"/identity/custody/{newcomer.id}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/sign-in")
