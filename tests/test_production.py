@@ -72,13 +72,15 @@ class Browser:
         if form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        text = response.read().decode()
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
         for header, value in response.getheaders():
             if header.lower() == "set-cookie" and value.startswith("cm_session="):
                 self.cookie = value.split(";", 1)[0]
-        connection.close()
         return response.status, dict(response.getheaders()), text
 
     def csrf(self, path: str) -> str:
@@ -111,7 +113,7 @@ def test_gunicorn_with_several_workers_serves_one_session(
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if Browser(port).request("GET", "/healthz")[0] == 200:
