@@ -1,3 +1,96 @@
 """Complaint intake: drafts kept sealed between pages, breaches, complainant sessions."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediation.extensions import db
+from mediation.models.time import utcnow
+
+
+class Draft(db.Model):  # type: ignore[name-defined,misc]
+    """A complaint being written: answers sealed under a key that only the browser holds.
+
+    The row alone (or a backup) cannot be read: the key is in the complainant's draft
+    cookie. `status` moves once from "open" to "submitted", which is what makes a double
+    submit create a single case.
+    """
+
+    __tablename__ = "intake_drafts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    answers: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The reference and passphrase, sealed under the draft key, until the receipt is shown.
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    documents: Mapped[list[DraftDocument]] = relationship(
+        back_populates="draft", cascade="all, delete-orphan", order_by="DraftDocument.id"
+    )
+
+
+class DraftDocument(db.Model):  # type: ignore[name-defined,misc]
+    """A file attached to a draft; its name and contents are sealed under the draft key."""
+
+    __tablename__ = "intake_draft_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[str] = mapped_column(
+        ForeignKey("intake_drafts.id", ondelete="CASCADE"), index=True
+    )
+    size: Mapped[int] = mapped_column(Integer)
+    sealed_name: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_content: Mapped[bytes] = mapped_column(LargeBinary)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    draft: Mapped[Draft] = relationship(back_populates="documents")
+
+
+class CaseBreach(db.Model):  # type: ignore[name-defined,misc]
+    """One Compact undertaking a complaint says was breached: identifiers only.
+
+    The complainant's own words about it (a local clause, say) are in the sealed
+    narrative, at the same position.
+    """
+
+    __tablename__ = "case_breaches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    paragraph_key: Mapped[str | None] = mapped_column(String(120))
+
+
+class ComplainantSession(db.Model):  # type: ignore[name-defined,misc]
+    """A signed-in complainant's passphrase-derived key, sealed under a cookie-only key."""
+
+    __tablename__ = "complainant_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Slides forward on each request: the session idles out like the cookie does.
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SignInFailure(db.Model):  # type: ignore[name-defined,misc]
+    """A failed complainant sign-in, under a keyed hash of the reference or the client.
+
+    Neither the reference typed nor the client's address is stored: only an HMAC under
+    the app's secret key, enough to count recent failures and slow the next attempt.
+    """
+
+    __tablename__ = "complainant_sign_in_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

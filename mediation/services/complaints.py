@@ -149,7 +149,10 @@ def complainant_keypair(session: Session, reference: str, passphrase: str) -> tu
     suite = case.complainant_suite if case else str(current_app.config["VAULT_SUITE"])
     salt = case.complainant_salt if case else _DECOY_SALT
     kdf = KdfParams.from_dict(case.complainant_kdf) if case else case_keys.passphrase_kdf()
-    derived = passphrase_keypair(passphrase, salt, suite, kdf)
+    try:
+        derived = passphrase_keypair(passphrase, salt, suite, kdf)
+    except ValueError as exc:  # nothing is left of what was typed once it is normalised
+        raise UnknownCaseOrPassphrase() from exc
     expected = case.complainant_key_id if case else "0" * 32
     if not hmac.compare_digest(derived.key_id, expected) or case is None:
         raise UnknownCaseOrPassphrase()

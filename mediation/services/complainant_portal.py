@@ -1,0 +1,281 @@
+"""What a signed-in complainant sees and does: timeline, dates, messages, documents, actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mediation.domain import workflow
+from mediation.domain.calendar import add_working_days
+from mediation.domain.taxonomy import load_taxonomy
+from mediation.models.bodies import RespondentBody
+from mediation.models.cases import Case, CaseDocument, CaseEvent, CaseMessage
+from mediation.models.intake import CaseBreach
+from mediation.models.staff import StaffUser
+from mediation.services import complaints, identity_access
+from mediation.services import workflow as workflow_service
+from mediation.services.audit import Actor, record
+from mediation.services.case_keys import field_context
+from mediation.services.errors import InvalidInput, NotFound
+from mediation.services.intake import attach_document
+from mediation.services.intake_rules import Upload, check_document, clean_file_name
+from mediation.vault import KeyPair, open_sealed
+
+COMPLAINANT = workflow.COMPLAINANT
+# Documents the complainant can open in the portal: their own and the service's.
+SHARED_UPLOADERS = frozenset({"complainant", "case_officer", "mediator"})
+# Decisions on whether we take a case on: the triage clock stops at the first of these.
+TRIAGE_DECISIONS = frozenset({"decline", "start_informal", "offer_mediation", "refer"})
+ADVERSE_KINDS = {
+    "funding_cut": "Our funding was cut or ended",
+    "funding_threatened": "Our funding was threatened",
+    "funding_delayed": "A payment or decision was delayed",
+    "other": "Something else",
+}
+# The complainant's words for each step of the workflow (staff wording is terser).
+EVENT_WORDING = {
+    "acknowledge": "We acknowledged your complaint",
+    "start_triage": "A case officer started assessing your complaint",
+    "decline": "We decided we cannot take your complaint on",
+    "start_informal": "We started trying to resolve it informally with the public body",
+    "offer_mediation": "We offered mediation",
+    "appoint_mediator": "A mediator was appointed",
+    "begin_mediation": "Mediation began",
+    "record_agreement": "An agreement was reached",
+    "record_no_agreement": "Mediation ended without an agreement",
+    "resolve_informally": "It was resolved informally",
+    "check_implementation": "We started checking the agreement is kept",
+    "refer": "We referred your complaint elsewhere",
+    "close": "Your case was closed",
+    "put_on_hold": "Your case was put on hold",
+    "resume": "Your case was taken off hold",
+    "withdraw": "You withdrew your complaint",
+    "contest_closure": "You contested the closure",
+    "uphold_closure": "We reviewed the closure and kept the case closed",
+    "reopen": "We reopened your case",
+    "report_adverse_treatment": "You reported being treated badly since complaining",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    on: date
+    text: str
+
+
+@dataclass(frozen=True)
+class ServiceDate:
+    """One of the service's promises: what, by when, and whether it was kept."""
+
+    promise: str
+    due: date
+    done_on: date | None
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class Message:
+    on: date
+    author: str
+    mine: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    id: int
+    name: str
+    uploaded_on: date
+    by: str
+
+
+@dataclass(frozen=True)
+class Portal:
+    """Everything on the complainant's home page."""
+
+    case: Case
+    state_label: str
+    timeline: list[TimelineEntry]
+    service_dates: list[ServiceDate]
+    messages: list[Message]
+    documents: list[DocumentEntry]
+    disclosures: list[identity_access.Disclosure]
+    breaches: list[str]
+    body_name: str | None
+    actions: frozenset[str]
+
+
+def _events(session: Session, case: Case) -> list[CaseEvent]:
+    return list(
+        session.execute(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        ).scalars()
+    )
+
+
+def timeline(case: Case, events: list[CaseEvent]) -> list[TimelineEntry]:
+    entries = [TimelineEntry(case.submitted_on, "You sent your complaint")]
+    for event in events:
+        text = EVENT_WORDING.get(event.action)
+        if text is None:
+            text = f"Your case moved to: {workflow.STATES.get(event.to_state, event.to_state)}"
+        entries.append(TimelineEntry(event.occurred_on, text))
+    return entries
+
+
+def service_dates(case: Case, events: list[CaseEvent]) -> list[ServiceDate]:
+    """The service standards for this case, in working days with bank holidays."""
+    standards = load_taxonomy().service_standards
+    paused = case.state == "on_hold"
+    finished = case.state in {"closed", "withdrawn"}
+    acknowledged = next((e.occurred_on for e in events if e.action == "acknowledge"), None)
+    acknowledge_by = add_working_days(case.submitted_on, standards.acknowledge_working_days)
+    if case.openness == "anonymous":
+        calendar_limit = case.submitted_on + relativedelta(
+            days=standards.anonymous_acknowledge_calendar_days
+        )
+        acknowledge_by = min(acknowledge_by, calendar_limit)
+    decided = next((e.occurred_on for e in events if e.action in TRIAGE_DECISIONS), None)
+    decide_by = add_working_days(acknowledged or acknowledge_by, standards.triage_working_days)
+    dates = [
+        ServiceDate("We acknowledge your complaint", acknowledge_by, acknowledged, paused),
+        ServiceDate("We decide whether we can take it on", decide_by, decided, paused),
+    ]
+    if not finished:
+        months = standards.feedback_to_complainant_months
+        last_update = max(
+            [case.submitted_on] + [e.occurred_on for e in events if e.actor_role != COMPLAINANT],
+        )
+        dates.append(
+            ServiceDate(
+                "You hear from us about progress",
+                last_update + relativedelta(months=months),
+                None,
+                paused,
+            )
+        )
+    return dates
+
+
+def _staff_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    users = session.execute(select(StaffUser).where(StaffUser.id.in_(ids))).scalars()
+    return {u.id: f"{u.name} ({u.role.replace('_', ' ')})" for u in users}
+
+
+def messages(session: Session, case: Case, case_key: KeyPair) -> list[Message]:
+    """The conversation with the complainant: what they wrote, and what was meant for them."""
+    opened = complaints.read_messages(session, case, case_key)
+    names = _staff_names(session, {m.author_id for m, _ in opened if m.author_id})
+    shown = []
+    for message, text in opened:
+        mine = message.author_kind == "complainant"
+        if not mine and message.audience != "complainant":
+            continue
+        author = "You" if mine else names.get(message.author_id or -1, "The mediation service")
+        shown.append(Message(message.sent_on, author, mine, text))
+    return shown
+
+
+def documents(session: Session, case: Case, case_key: KeyPair) -> list[DocumentEntry]:
+    rows = session.execute(
+        select(CaseDocument)
+        .where(CaseDocument.case_id == case.id, CaseDocument.uploaded_by.in_(SHARED_UPLOADERS))
+        .order_by(CaseDocument.id)
+    ).scalars()
+    entries = []
+    for doc in rows:
+        if doc.name is None:
+            continue
+        name = open_sealed(doc.name, case_key, field_context(case, f"document:{doc.id}:name"))
+        by = "You" if doc.uploaded_by == "complainant" else "The mediation service"
+        entries.append(DocumentEntry(doc.id, name.decode("utf-8"), doc.uploaded_on, by))
+    return entries
+
+
+def read_document(
+    session: Session, case: Case, case_key: KeyPair, document_id: int
+) -> tuple[str, bytes]:
+    """A document's name and contents, for the complainant to download."""
+    doc = session.get(CaseDocument, document_id)
+    if (
+        doc is None
+        or doc.case_id != case.id
+        or doc.uploaded_by not in SHARED_UPLOADERS
+        or doc.name is None
+        or doc.content is None
+    ):
+        raise NotFound("There is no such document on your case.")
+    name = open_sealed(doc.name, case_key, field_context(case, f"document:{doc.id}:name"))
+    content = open_sealed(doc.content, case_key, field_context(case, f"document:{doc.id}:content"))
+    return name.decode("utf-8"), content
+
+
+def available_actions(case: Case) -> frozenset[str]:
+    return frozenset(t.action for t in workflow.available_actions(case.state, COMPLAINANT))
+
+
+def portal(session: Session, case: Case, complainant_key: KeyPair) -> Portal:
+    """Open the case with the complainant's key and gather the home page."""
+    case_key = complaints.complainant_case_key(case, complainant_key)
+    events = _events(session, case)
+    taxonomy = load_taxonomy()
+    breaches = [
+        taxonomy.category(b.category).label
+        for b in session.execute(
+            select(CaseBreach).where(CaseBreach.case_id == case.id).order_by(CaseBreach.position)
+        ).scalars()
+    ]
+    body = session.get(RespondentBody, case.respondent_body_id) if case.respondent_body_id else None
+    return Portal(
+        case=case,
+        state_label=workflow.STATES.get(case.state, case.state),
+        timeline=timeline(case, events),
+        service_dates=service_dates(case, events),
+        messages=messages(session, case, case_key),
+        documents=documents(session, case, case_key),
+        disclosures=identity_access.disclosure_log(session, case),
+        breaches=breaches,
+        body_name=body.name if body else None,
+        actions=available_actions(case),
+    )
+
+
+def send_message(session: Session, case: Case, text: str) -> CaseMessage:
+    """A message from the complainant to the service, sealed to the case key. Caller commits."""
+    if len(text) > 20_000:
+        raise InvalidInput("Your message must be 20,000 characters or fewer.")
+    return complaints.add_message(session, case, Actor.complainant(), text, audience="complainant")
+
+
+def add_document(
+    session: Session, case: Case, raw_name: str, content: bytes, *, max_bytes: int
+) -> None:
+    """Seal a further document to the case. Caller commits."""
+    name = clean_file_name(raw_name)
+    check_document(name, len(content), max_bytes=max_bytes)
+    attach_document(session, case, Upload(name, content), uploaded_by="complainant")
+    record(session, Actor.complainant(), "document.added", case_reference=case.reference)
+
+
+def act(session: Session, case: Case, action: str, reason: str = "") -> None:
+    """Withdraw, contest a closure or report adverse treatment, through the workflow."""
+    fields: dict[str, Any] = {"reason": reason.strip()} if reason.strip() else {}
+    workflow_service.perform(
+        session, case, action, Actor.complainant(), role=COMPLAINANT, fields=fields
+    )
+
+
+def report_adverse_treatment(session: Session, case: Case, kind: str, details: str) -> None:
+    """Flag the case urgent; the complainant's account goes sealed to the case officers."""
+    if kind not in ADVERSE_KINDS:
+        raise InvalidInput("Choose what happened.")
+    if not details.strip():
+        raise InvalidInput("Tell us what happened.")
+    act(session, case, "report_adverse_treatment", f"{ADVERSE_KINDS[kind]}. {details.strip()}")

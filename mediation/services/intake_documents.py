@@ -1,0 +1,78 @@
+"""Documents a complainant may attach: accepted types, size limits, safe file names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mediation.services.errors import InvalidInput
+
+SHORT_TEXT = 200
+MAX_DOCUMENTS = 10
+# Files a complainant may attach: common office documents, text, e-mail and images.
+DOCUMENT_TYPES: dict[str, str] = {
+    "pdf": "application/pdf",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "rtf": "application/rtf",
+    "txt": "text/plain",
+    "csv": "text/csv",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "eml": "message/rfc822",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+}
+ALLOWED_EXTENSIONS_TEXT = (
+    "PDF, Word, OpenDocument, RTF, text, CSV, Excel, e-mail (.eml), JPEG or PNG"
+)
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\ud800-\udfff]")
+
+
+class DocumentRefused(InvalidInput):
+    """An uploaded file of the wrong type, too large, or one too many."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A document to attach: a cleaned file name and its bytes."""
+
+    name: str
+    content: bytes
+
+    @property
+    def content_type(self) -> str:
+        return content_type_for(self.name)
+
+
+def content_type_for(name: str) -> str:
+    return DOCUMENT_TYPES.get(extension_of(name), "application/octet-stream")
+
+
+def extension_of(name: str) -> str:
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def clean_file_name(raw: str) -> str:
+    """The last path part, without control characters; never empty."""
+    name = _UNSAFE_NAME.sub("", raw.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return name[:SHORT_TEXT] or "document"
+
+
+def check_document(name: str, size: int, *, max_bytes: int) -> None:
+    """Refuse a file of a type we do not take, an empty one, or one over the size limit."""
+    if extension_of(name) not in DOCUMENT_TYPES:
+        raise DocumentRefused(f"“{name}” is not a file type we accept: {ALLOWED_EXTENSIONS_TEXT}.")
+    if size == 0:
+        raise DocumentRefused(f"“{name}” is empty.")
+    if size > max_bytes:
+        raise DocumentRefused(
+            f"“{name}” is larger than {megabytes(max_bytes)}, the limit per file."
+        )
+
+
+def megabytes(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"

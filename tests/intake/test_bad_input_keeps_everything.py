@@ -1,0 +1,197 @@
+"""Bad input, expired forms, idle sessions and oversized uploads never lose what was typed."""
+
+from __future__ import annotations
+
+import re
+from io import BytesIO
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests import seeded
+from tests.conftest import StaffLogin
+from tests.intake.conftest import Clock, fill_in, is_checked, page_answers
+
+
+def test_a_missing_answer_is_named_beside_the_field_and_in_the_summary(
+    client: FlaskClient, officer: StaffLogin, body_id: int
+) -> None:
+    fill_in(client, page_answers("confidential", body_id)[:3])
+    response = client.post(
+        "/my-complaint/new/what_happened", data={"what_happened": seeded.NARRATIVE, "when": ""}
+    )
+    assert response.status_code == 200
+    text = response.text
+    assert "<title>Error: " in text
+    assert 'class="error-summary"' in text and 'href="#when"' in text
+    assert 'id="when-error"' in text
+    assert seeded.NARRATIVE in text  # what was typed is on the page again
+    # ... and saved: coming back to the page later shows it too.
+    assert seeded.NARRATIVE in client.get("/my-complaint/new/what_happened").text
+
+
+def test_every_identity_field_is_kept_when_one_is_wrong(
+    client: FlaskClient, officer: StaffLogin, body_id: int
+) -> None:
+    pages = page_answers("confidential", body_id)
+    fill_in(client, pages[:-1])
+    about = dict(pages[-1][1], email="not-an-email")
+    response = client.post("/my-complaint/new/about", data=about)
+    assert response.status_code == 200
+    assert "Enter an email address in the right format" in response.text
+    for value in (seeded.IDENTITY["organisation"], seeded.IDENTITY["contact_name"], "not-an-email"):
+        assert value in response.text
+    assert is_checked(response.text, "north_west")
+    # Check your answers sends the complainant back to the page that needs fixing.
+    check = client.get("/my-complaint/new/check")
+    assert "Some answers need your attention" in check.text
+    assert "/my-complaint/new/about?return=check" in check.text
+    assert client.post("/my-complaint/new/check").status_code == 200  # nothing filed
+
+
+def test_an_expired_form_is_shown_again_with_everything_typed(
+    app: Flask, officer: StaffLogin, body_id: int
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    page = client.get("/my-complaint/new/openness")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    assert token
+    client.post(
+        "/my-complaint/new/openness", data={"openness": "anonymous", "csrf_token": token[1]}
+    )
+    # The session cookie idles out (or the token is stale) while the complainant writes.
+    client.delete_cookie("cm_session")
+    response = client.post(
+        "/my-complaint/new/what_happened",
+        data={"what_happened": seeded.NARRATIVE, "when": "May", "csrf_token": token[1]},
+    )
+    assert response.status_code == 200
+    assert "The form expired. Please try again" in response.text
+    assert seeded.NARRATIVE in response.text
+    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', response.text)
+    assert fresh
+    again = client.post(
+        "/my-complaint/new/what_happened",
+        data={"what_happened": seeded.NARRATIVE, "when": "May", "csrf_token": fresh[1]},
+    )
+    assert again.status_code == 302
+    # The earlier page survived too: the draft's key is in its own cookie, not the session.
+    assert is_checked(client.get("/my-complaint/new/openness").text, "anonymous")
+
+
+def test_a_draft_outlives_an_idle_session_and_expires_after_a_day(
+    client: FlaskClient, officer: StaffLogin, body_id: int, clock: Clock
+) -> None:
+    fill_in(client, page_answers("anonymous", body_id)[:4])
+    clock.advance(hours=3)
+    assert seeded.NARRATIVE in client.get("/my-complaint/new/what_happened").text
+    clock.advance(hours=25)
+    response = client.get("/my-complaint/new/what_happened")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/my-complaint/new/openness")
+    assert "We could not find your draft" in client.get("/my-complaint/new/openness").text
+
+
+def test_an_oversized_upload_gets_a_page_stating_the_limit_and_keeps_the_form(
+    app: Flask, client: FlaskClient, officer: StaffLogin, body_id: int
+) -> None:
+    # Small limits: the test client spools bodies over 500 KB to temporary files it leaks.
+    app.config["MAX_CONTENT_LENGTH"] = 200 * 1024
+    app.config["MAX_DOCUMENT_BYTES"] = 100 * 1024
+    fill_in(client, page_answers("anonymous", body_id)[:7])
+    response = client.post(
+        "/my-complaint/new/documents",
+        data={"action": "upload", "files": [(BytesIO(b"x" * (300 * 1024)), "big.pdf")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "200 KB" in response.text and "100 KB" in response.text
+    assert 'enctype="multipart/form-data"' in response.text  # the form is there to try again
+    assert seeded.NARRATIVE in client.get("/my-complaint/new/check").text  # nothing else lost
+    # A file over the per-file limit, under the request limit: named, with the limit.
+    response = client.post(
+        "/my-complaint/new/documents",
+        data={"action": "upload", "files": [(BytesIO(b"x" * (150 * 1024)), "scan.pdf")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "“scan.pdf” is larger than 100 KB" in response.text
+    response = client.post(
+        "/my-complaint/new/documents",
+        data={"action": "upload", "files": [(BytesIO(b"MZ..."), "setup.exe")]},
+        content_type="multipart/form-data",
+    )
+    assert "is not a file type we accept" in response.text
+
+
+def test_a_page_posted_after_the_draft_expired_is_kept_and_the_rest_asked_again(
+    client: FlaskClient, officer: StaffLogin, body_id: int, clock: Clock
+) -> None:
+    fill_in(client, page_answers("anonymous", body_id)[:3])
+    clock.advance(hours=30)
+    response = client.post(
+        "/my-complaint/new/what_happened", data={"what_happened": seeded.NARRATIVE, "when": "May"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/my-complaint/new/openness")
+    assert seeded.NARRATIVE in client.get("/my-complaint/new/what_happened").text
+
+
+def test_a_body_not_listed_is_named_with_its_type_and_kept_unconfirmed(
+    app: Flask, client: FlaskClient, officer: StaffLogin, body_id: int
+) -> None:
+    from sqlalchemy import select
+
+    from mediation.extensions import db
+    from mediation.models.bodies import RespondentBody
+    from tests.intake.conftest import submit
+
+    pages = page_answers("anonymous", body_id)
+    pages[1] = ("body", {"body_id": "not_listed", "body_name": "Fenwick Parish", "body_type": ""})
+    fill_in(client, pages[:1])
+    response = client.post("/my-complaint/new/body", data=pages[1][1])
+    assert response.status_code == 200
+    assert "Choose what kind of public body it is" in response.text
+    assert "Fenwick Parish" in response.text
+    pages[1][1]["body_type"] = "local_authority"
+    fill_in(client, pages[1:])
+    submit(client)
+    with app.app_context():
+        body = db.session.execute(
+            select(RespondentBody).where(RespondentBody.name == "Fenwick Parish")
+        ).scalar_one()
+        assert body.confirmed is False and body.body_type == "local_authority"
+    # Another visitor's search never shows a body that only a complainant has named.
+    other = app.test_client()
+    other.post("/my-complaint/new/openness", data={"openness": "anonymous"})
+    found = other.get("/my-complaint/new/body?q=fenwick")
+    assert "Fenwick" not in found.text.split('role="status"')[1]
+    assert "Marsh County Council" in other.get("/my-complaint/new/body?q=marsh").text
+
+
+def test_sending_with_an_expired_page_files_nothing_and_asks_again(
+    app: Flask, client: FlaskClient, officer: StaffLogin, body_id: int
+) -> None:
+    from sqlalchemy import func, select
+
+    from mediation.extensions import db
+    from mediation.models.cases import Case
+
+    fill_in(client, page_answers("anonymous", body_id))
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post("/my-complaint/new/check", data={"csrf_token": "stale"})
+    assert response.status_code == 200
+    assert "Your answers are kept: send again" in response.text
+    assert seeded.NARRATIVE in response.text
+    with app.app_context():
+        assert db.session.execute(select(func.count(Case.id))).scalar_one() == 0
+
+
+def test_an_impossible_body_number_is_refused_politely(
+    client: FlaskClient, officer: StaffLogin, body_id: int
+) -> None:
+    fill_in(client, page_answers("anonymous", body_id)[:1])
+    response = client.post("/my-complaint/new/body", data={"body_id": "9" * 25})
+    assert response.status_code == 200
+    assert "<title>Error: " in response.text

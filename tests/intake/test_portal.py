@@ -1,0 +1,233 @@
+"""The complainant's portal: timeline and dates, sealed messages and documents, own acts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from io import BytesIO
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from mediation.extensions import db
+from mediation.models.cases import Case, CaseEvent, CaseMessage
+from mediation.services import complaints, workflow
+from mediation.services.audit import Actor
+from tests import seeded
+from tests.intake.conftest import Clock, Receipt
+
+
+def signed_in(client: FlaskClient, receipt: Receipt) -> None:
+    response = client.post(
+        "/my-complaint/sign-in",
+        data={"reference": receipt.reference, "passphrase": receipt.passphrase},
+    )
+    assert response.status_code == 302
+
+
+def the_case(app: Flask) -> Case:
+    return db.session.execute(select(Case)).scalar_one()
+
+
+def test_the_portal_shows_status_timeline_and_service_dates(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    receipt = journey("confidential")
+    with app.app_context():
+        case = the_case(app)
+        case.submitted_on = date(2025, 4, 14)  # the week before Easter
+        workflow.perform(db.session, case, "acknowledge", Actor.system("test"), role="case_officer")
+        db.session.commit()
+    signed_in(client, receipt)
+    page = client.get("/my-complaint/").text
+    assert receipt.reference in page
+    assert "Acknowledged" in page
+    assert "We acknowledged your complaint" in page and "You sent your complaint" in page
+    # 5 working days from Monday 14 April 2025 skip Good Friday and Easter Monday.
+    assert "23 April 2025" in page
+    assert "Marsh County Council" in page and "Ending or changing funding" in page
+
+
+def test_messages_are_sealed_and_shown_only_to_the_complainant(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    receipt = journey("anonymous")
+    signed_in(client, receipt)
+    response = client.post("/my-complaint/messages", data={"text": seeded.MESSAGE})
+    assert response.status_code == 302
+    assert seeded.MESSAGE in client.get("/my-complaint/").text
+    with app.app_context():
+        stored = db.session.execute(select(CaseMessage)).scalar_one()
+        assert stored.audience == "complainant" and stored.author_kind == "complainant"
+        assert seeded.MESSAGE.encode() not in (stored.body or b"")
+    empty = client.post("/my-complaint/messages", data={"text": "  "})
+    assert empty.status_code == 200 and "Enter your message" in empty.text
+
+
+def test_a_message_written_as_the_session_idles_out_is_kept_and_sent_after_sign_in(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt], clock: Clock
+) -> None:
+    receipt = journey("confidential")
+    signed_in(client, receipt)
+    clock.advance(minutes=31)
+    assert client.get("/my-complaint/").status_code == 302  # idled out
+    kept = client.post("/my-complaint/messages", data={"text": seeded.MESSAGE})
+    assert kept.status_code == 200
+    assert "Your session has ended" in kept.text and seeded.MESSAGE in kept.text
+    resumed = client.post(
+        "/my-complaint/sign-in",
+        data={
+            "reference": receipt.reference,
+            "passphrase": receipt.passphrase,
+            "resume": "message",
+            "kept_text": seeded.MESSAGE,
+        },
+    )
+    assert resumed.status_code == 302
+    assert seeded.MESSAGE in client.get("/my-complaint/").text
+
+
+def test_documents_can_be_added_and_downloaded_by_the_complainant(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    receipt = journey("anonymous")
+    signed_in(client, receipt)
+    response = client.post(
+        "/my-complaint/documents",
+        data={"files": [(BytesIO(b"minutes of the meeting"), "minutes.txt")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    page = client.get("/my-complaint/").text
+    link = re.search(r'href="(/my-complaint/documents/\d+)"', page)
+    assert link and "minutes.txt" in page
+    download = client.get(link[1])
+    assert download.data == b"minutes of the meeting"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    other = app.test_client()
+    assert other.get(link[1]).status_code == 302  # signed out: to the sign-in page
+
+
+def test_withdrawing_goes_through_the_workflow(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    receipt = journey("confidential")
+    signed_in(client, receipt)
+    assert "You cannot undo a withdrawal" in client.get("/my-complaint/withdraw").text
+    refused = client.post("/my-complaint/withdraw", data={"text": "We settled it"})
+    assert refused.status_code == 200 and "Confirm that you want to withdraw" in refused.text
+    done = client.post("/my-complaint/withdraw", data={"text": "We settled it", "confirm": "y"})
+    assert done.status_code == 302
+    with app.app_context():
+        assert the_case(app).state == "withdrawn"
+        event = db.session.execute(select(CaseEvent)).scalar_one()
+        assert event.action == "withdraw" and event.actor_role == "complainant"
+
+
+def test_reporting_adverse_treatment_flags_the_case_urgent(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    receipt = journey("confidential")
+    signed_in(client, receipt)
+    response = client.post(
+        "/my-complaint/adverse-treatment",
+        data={"kind": "funding_delayed", "text": seeded.REPLY},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        case = the_case(app)
+        assert case.urgent is True
+        # The complainant's words reach the case officers sealed, never in the clear.
+        message = db.session.execute(select(CaseMessage)).scalar_one()
+        assert message.audience == "case_officer"
+        assert seeded.REPLY.encode() not in (message.body or b"")
+    assert "urgent" in client.get("/my-complaint/").text
+
+
+def test_a_closure_can_be_contested(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    receipt = journey("anonymous")
+    signed_in(client, receipt)
+    assert "You cannot do this" in client.get("/my-complaint/contest-closure").text
+    with app.app_context():
+        case = the_case(app)
+        case.state = "closed"
+        db.session.commit()
+    response = client.post("/my-complaint/contest-closure", data={"text": "It was not resolved"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert the_case(app).state == "closure_contested"
+
+
+def test_openness_only_grows_and_the_page_says_it_cannot_be_undone(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    receipt = journey("anonymous")
+    signed_in(client, receipt)
+    page = client.get("/my-complaint/openness").text
+    assert "This cannot be undone" in page
+    missing = client.post("/my-complaint/openness", data={"level": "confidential", "confirm": "y"})
+    assert missing.status_code == 200 and "Enter the name of your organisation" in missing.text
+    response = client.post(
+        "/my-complaint/openness",
+        data={
+            "level": "confidential",
+            "confirm": "y",
+            "about-organisation": seeded.IDENTITY["organisation"],
+            "about-contact_name": seeded.IDENTITY["contact_name"],
+            "about-email": seeded.IDENTITY["email"],
+            "about-region": "north_west",
+            "about-size_band": "micro",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        case = the_case(app)
+        assert case.openness == "confidential" and case.identity is not None
+        assert case.shared_identity is None
+    client.post("/my-complaint/openness", data={"level": "open", "confirm": "y"})
+    with app.app_context():
+        case = the_case(app)
+        assert case.openness == "open"
+        assert case.shared_identity["organisation"] == seeded.IDENTITY["organisation"]
+    assert "already open" in client.get("/my-complaint/openness").text
+    page = client.get("/my-complaint/disclosures").text
+    assert "you shared who you are with the public body" in page
+
+
+def test_current_complainant_gives_the_case_and_the_derived_key(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    from mediation.web.complainant.session import current_complainant
+
+    receipt = journey("anonymous")
+    signed_in(client, receipt)
+    cookie = client.get_cookie("cm_session")
+    assert cookie is not None
+    with app.test_request_context(
+        "/my-complaint/", headers={"Cookie": f"cm_session={cookie.value}"}
+    ):
+        found = current_complainant()
+        assert found is not None
+        case, key = found
+        assert case.reference == receipt.reference
+        assert key.key_id == case.complainant_key_id
+        assert complaints.complainant_case_key(case, key) is not None
+    with app.test_request_context("/my-complaint/"):
+        assert current_complainant() is None
+
+
+def test_signing_out_forgets_the_key(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    from mediation.models.intake import ComplainantSession
+
+    receipt = journey("anonymous")
+    signed_in(client, receipt)
+    client.post("/my-complaint/sign-out")
+    assert client.get("/my-complaint/").status_code == 302
+    with app.app_context():
+        assert db.session.execute(select(ComplainantSession)).first() is None
