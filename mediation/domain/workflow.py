@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mediation.domain.taxonomy import load_taxonomy
+
 COMPLAINANT = "complainant"
 CASE_OFFICER = "case_officer"
 MEDIATOR = "mediator"
@@ -55,6 +57,10 @@ class Transition:
     roles: frozenset[str]
     required: tuple[str, ...] = ()
     choices: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Fields required only when another field has a value: {(field, value): (required, ...)}.
+    required_when: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # Facts about the case's records that must hold (see GUARDS).
+    guards: tuple[str, ...] = ()
 
 
 def _t(
@@ -65,13 +71,52 @@ def _t(
     roles: set[str],
     required: tuple[str, ...] = (),
     choices: Mapping[str, frozenset[str]] | None = None,
+    *,
+    required_when: Mapping[tuple[str, str], tuple[str, ...]] | None = None,
+    guards: tuple[str, ...] = (),
 ) -> Transition:
     return Transition(
-        action, label, frozenset(sources), target, frozenset(roles), required, choices or {}
+        action,
+        label,
+        frozenset(sources),
+        target,
+        frozenset(roles),
+        required,
+        choices or {},
+        required_when or {},
+        guards,
     )
 
 
 NOT_FINAL = frozenset(STATES) - {"draft", "closed", "withdrawn", "closure_contested"}
+# States in which the public body may be engaged (once a disclosure statement is approved).
+RESPONDENT_ACTIVE = frozenset(
+    {
+        "informal_resolution",
+        "mediation_offered",
+        "mediator_appointed",
+        "in_mediation",
+        "agreement",
+        "implementation_check",
+    }
+)
+RESULTS = frozenset(result.id for result in load_taxonomy().results)
+NO_CONFLICT = frozenset({"confirmed"})
+
+# Facts the service layer establishes from the case's records; a transition that names a
+# fact is refused, with this message, until it holds.
+GUARDS: dict[str, str] = {
+    "offer_pending": "There is no offer of this case waiting for your answer.",
+    "offer_accepted": "Accept the case before declaring your interests.",
+    "mediator_confirmed": (
+        "The mediator has not yet accepted the case and declared that they have no conflict."
+    ),
+    "agreement_to_mediate_signed": "Both parties must sign the agreement to mediate first.",
+    "respondent_agreed": "The public body has not yet agreed to mediation.",
+    "respondent_not_answered": "The public body has already answered the offer of mediation.",
+    "statement_approved": "There is no approved disclosure statement for the public body yet.",
+    "outcome_recorded": "Record the outcome in the standard format before closing the case.",
+}
 
 TRANSITIONS: tuple[Transition, ...] = (
     _t("submit", "Submit the complaint", {"draft"}, "submitted", {COMPLAINANT}),
@@ -85,6 +130,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         {CASE_OFFICER},
         ("decline_reason", "reason"),
         {"decline_reason": DECLINE_REASONS},
+        required_when={("decline_reason", "duplicate"): ("duplicate_of",)},
     ),
     _t(
         "start_informal",
@@ -102,20 +148,73 @@ TRANSITIONS: tuple[Transition, ...] = (
         {CASE_OFFICER},
     ),
     _t(
+        "respondent_accept",
+        "Agree to mediation",
+        {"mediation_offered", "mediator_appointed"},
+        STAY,
+        {RESPONDENT},
+        guards=("statement_approved", "respondent_not_answered"),
+    ),
+    _t(
         "respondent_decline",
         "Decline mediation",
-        {"mediation_offered"},
+        {"mediation_offered", "mediator_appointed"},
         "respondent_declined",
         {RESPONDENT},
         ("reason",),
+        guards=("statement_approved", "respondent_not_answered"),
+    ),
+    _t(
+        "respondent_reply",
+        "Reply to the complaint",
+        RESPONDENT_ACTIVE,
+        STAY,
+        {RESPONDENT},
+        ("reply",),
+        guards=("statement_approved",),
+    ),
+    _t(
+        "propose_resolution",
+        "Propose a resolution",
+        RESPONDENT_ACTIVE - {"agreement", "implementation_check"},
+        STAY,
+        {RESPONDENT},
+        ("proposal",),
+        guards=("statement_approved",),
     ),
     _t(
         "appoint_mediator",
-        "Appoint a mediator",
+        "Propose a mediator",
         {"mediation_offered"},
         "mediator_appointed",
         {CASE_OFFICER},
-        ("mediator_id",),
+        ("mediator_id", "summary"),
+    ),
+    _t(
+        "cancel_appointment",
+        "Take the case back from the mediator",
+        {"mediator_appointed"},
+        "mediation_offered",
+        {CASE_OFFICER},
+        ("reason",),
+    ),
+    _t(
+        "mediator_accept",
+        "Accept the case",
+        {"mediator_appointed"},
+        STAY,
+        {MEDIATOR},
+        guards=("offer_pending",),
+    ),
+    _t(
+        "declare_no_conflict",
+        "Declare no conflict of interest",
+        {"mediator_appointed"},
+        STAY,
+        {MEDIATOR},
+        ("no_conflict",),
+        {"no_conflict": NO_CONFLICT},
+        guards=("offer_accepted",),
     ),
     _t(
         "mediator_decline",
@@ -125,7 +224,22 @@ TRANSITIONS: tuple[Transition, ...] = (
         {MEDIATOR},
         ("reason",),
     ),
-    _t("begin_mediation", "Begin mediation", {"mediator_appointed"}, "in_mediation", {MEDIATOR}),
+    _t(
+        "begin_mediation",
+        "Begin mediation",
+        {"mediator_appointed"},
+        "in_mediation",
+        {MEDIATOR},
+        guards=("mediator_confirmed", "respondent_agreed", "agreement_to_mediate_signed"),
+    ),
+    _t(
+        "mediator_withdraw",
+        "Withdraw as mediator",
+        {"in_mediation"},
+        "mediation_offered",
+        {MEDIATOR},
+        ("reason",),
+    ),
     _t(
         "record_agreement",
         "Record an agreement",
@@ -180,6 +294,8 @@ TRANSITIONS: tuple[Transition, ...] = (
         "closed",
         {CASE_OFFICER},
         ("result",),
+        {"result": RESULTS},
+        guards=("outcome_recorded",),
     ),
     _t("put_on_hold", "Put on hold", ACTIVE_STATES, "on_hold", {CASE_OFFICER}, ("reason",)),
     _t("resume", "Take off hold", {"on_hold"}, RESUME, {CASE_OFFICER}),
@@ -232,6 +348,14 @@ class MissingFields(TransitionRefused):
         self.fields = fields
 
 
+class GuardFailed(TransitionRefused):
+    """A fact the transition needs does not hold yet (e.g. no approved statement)."""
+
+    def __init__(self, message: str, guard: str) -> None:
+        super().__init__(message)
+        self.guard = guard
+
+
 @dataclass(frozen=True)
 class Plan:
     """What performing an action will do: the transition and the state it ends in."""
@@ -241,6 +365,10 @@ class Plan:
     to_state: str
 
 
+def _missing(fields: Mapping[str, object], names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in names if not str(fields.get(name) or "").strip())
+
+
 def plan(
     state: str,
     action: str,
@@ -248,8 +376,13 @@ def plan(
     fields: Mapping[str, object],
     *,
     state_before_hold: str | None = None,
+    facts: Mapping[str, bool] | None = None,
 ) -> Plan:
-    """Check an action against the table; raise a TransitionRefused saying why not."""
+    """Check an action against the table; raise a TransitionRefused saying why not.
+
+    Checked in order: the action exists, the role may take it, the state allows it, the
+    required fields are filled and valid, then the guards hold (a missing fact is false).
+    """
     transition = BY_ACTION.get(action)
     if transition is None:
         raise ActionNotAllowedInState(f"There is no action called {action!r}.")
@@ -260,7 +393,10 @@ def plan(
             f"You cannot {transition.label.lower()} while the case is "
             f"{STATES.get(state, state).lower()}."
         )
-    missing = tuple(name for name in transition.required if not str(fields.get(name) or "").strip())
+    missing = _missing(fields, transition.required)
+    for (name, value), needed in transition.required_when.items():
+        if str(fields.get(name) or "") == value:
+            missing += _missing(fields, needed)
     if missing:
         raise MissingFields(
             "Fill in: " + ", ".join(name.replace("_", " ") for name in missing) + ".", missing
@@ -268,6 +404,10 @@ def plan(
     for name, allowed in transition.choices.items():
         if str(fields.get(name)) not in allowed:
             raise MissingFields(f"Choose a valid {name.replace('_', ' ')}.", (name,))
+    known = facts or {}
+    for guard in transition.guards:
+        if not known.get(guard, False):
+            raise GuardFailed(GUARDS[guard], guard)
     if transition.target == STAY:
         target = state
     elif transition.target == RESUME:
@@ -282,3 +422,21 @@ def plan(
 def available_actions(state: str, role: str) -> list[Transition]:
     """The actions a role can take on a case in this state, in table order."""
     return [t for t in TRANSITIONS if state in t.sources and role in t.roles]
+
+
+def state_label(state: str) -> str:
+    return STATES.get(state, state.replace("_", " ").capitalize())
+
+
+def _check_table() -> None:
+    # The table is data: a typo in a state, role or guard name should fail at import.
+    roles = {COMPLAINANT, CASE_OFFICER, MEDIATOR, RESPONDENT, SYSTEM}
+    for t in TRANSITIONS:
+        assert t.sources <= set(STATES), t.action
+        assert t.target in STATES or t.target in {STAY, RESUME}, t.action
+        assert t.roles <= roles, t.action
+        assert set(t.guards) <= set(GUARDS), t.action
+    assert len(BY_ACTION) == len(TRANSITIONS), "action names must be unique"
+
+
+_check_table()

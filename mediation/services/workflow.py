@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.domain import workflow
 from mediation.models.cases import Case, CaseEvent
+from mediation.models.casework import (
+    AgreementToMediate,
+    DisclosureStatement,
+    FundingCheck,
+    MediatorOffer,
+    Outcome,
+)
 from mediation.models.time import utcnow
+from mediation.services import case_clocks, notifications
 from mediation.services.audit import Actor, record
 from mediation.services.errors import ServiceError
 
@@ -18,9 +27,85 @@ class ActionRefused(ServiceError):
     """The workflow refused the action; nothing was changed."""
 
 
+class CaseChanged(ActionRefused):
+    """Someone else moved the case between the page being shown and the form being sent."""
+
+
 # Fields whose values may be stored with the event and the audit entry: codes and ids only,
 # never free text, which could hold a name or part of the narrative.
-STRUCTURED_FIELDS = ("decline_reason", "agreement", "result", "mediator_id", "referred_to")
+STRUCTURED_FIELDS = (
+    "decline_reason",
+    "agreement",
+    "result",
+    "mediator_id",
+    "referred_to",
+    "duplicate_of",
+)
+
+
+def lock_case(session: Session, case: Case) -> Case:
+    """Re-read the case under a row lock (PostgreSQL): concurrent actions queue up here,
+    and each sees the state the one before it left."""
+    locked = session.execute(
+        select(Case)
+        .where(Case.id == case.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    return locked
+
+
+def facts(session: Session, case: Case, actor: Actor) -> dict[str, bool]:
+    """What the transition table's guards need to know about the case's records."""
+    offers = list(
+        session.execute(select(MediatorOffer).where(MediatorOffer.case_id == case.id)).scalars()
+    )
+    mine = [o for o in offers if actor.kind == "staff" and o.mediator_id == actor.id]
+    terms = session.execute(
+        select(AgreementToMediate).where(AgreementToMediate.case_id == case.id)
+    ).scalar_one_or_none()
+    approved = session.execute(
+        select(DisclosureStatement.id).where(
+            DisclosureStatement.case_id == case.id, DisclosureStatement.status == "approved"
+        )
+    ).first()
+    outcome = session.execute(select(Outcome.id).where(Outcome.case_id == case.id)).first()
+    return {
+        "offer_pending": any(o.status == "offered" for o in mine),
+        "offer_accepted": any(o.status == "accepted" for o in mine),
+        "mediator_confirmed": case.mediator_id is not None
+        and any(o.status == "confirmed" and o.mediator_id == case.mediator_id for o in offers),
+        "agreement_to_mediate_signed": bool(
+            terms and terms.complainant_signed_on and terms.respondent_signed_on
+        ),
+        "respondent_agreed": bool(terms and terms.respondent_answer == "agreed"),
+        "respondent_not_answered": not (terms and terms.respondent_answer),
+        "statement_approved": approved is not None,
+        "outcome_recorded": outcome is not None,
+    }
+
+
+def check(
+    session: Session,
+    case: Case,
+    action: str,
+    actor: Actor,
+    *,
+    role: str,
+    fields: Mapping[str, Any] | None = None,
+) -> workflow.Plan:
+    """Would the action be allowed now? Raises ActionRefused saying why not; changes nothing."""
+    try:
+        return workflow.plan(
+            case.state,
+            action,
+            role,
+            dict(fields or {}),
+            state_before_hold=case.state_before_hold,
+            facts=facts(session, case, actor),
+        )
+    except workflow.TransitionRefused as exc:
+        raise ActionRefused(str(exc)) from exc
 
 
 def perform(
@@ -31,20 +116,27 @@ def perform(
     *,
     role: str,
     fields: Mapping[str, Any] | None = None,
+    expected_state: str | None = None,
 ) -> workflow.Plan:
-    """Check the action against the transition table, move the case, log it. Caller commits.
+    """Check the action against the transition table, move the case, its clocks and its
+    notifications, log it. Caller commits (and rolls back on ActionRefused).
+
+    `expected_state` is the state the person acting saw: if the case has moved on since
+    (another case officer acted first), the action is refused and nothing changes.
 
     A staff member's `fields["reason"]` goes to the audit log as the reason. A
     complainant's reason is their own words, so it is sealed to the case as a message to
     the case officers instead, and never stored in the clear.
     """
     fields = dict(fields or {})
-    try:
-        planned = workflow.plan(
-            case.state, action, role, fields, state_before_hold=case.state_before_hold
+    case = lock_case(session, case)
+    if expected_state is not None and case.state != expected_state:
+        raise CaseChanged(
+            "Someone else changed this case while you were looking at it: it is now "
+            f"{workflow.state_label(case.state).lower()}. Nothing was changed; look at the "
+            "case again before you act."
         )
-    except workflow.TransitionRefused as exc:
-        raise ActionRefused(str(exc)) from exc
+    planned = check(session, case, action, actor, role=role, fields=fields)
     if planned.to_state == "on_hold":
         case.state_before_hold = case.state
     elif planned.transition.action == "resume":
@@ -83,4 +175,28 @@ def perform(
         reason=reason,
         details={"from": planned.from_state, "to": planned.to_state, **details},
     )
+    case_clocks.move(session, case, action, planned.from_state, planned.to_state)
+    _schedule_funding_checks(session, case, planned)
+    mediator_id = (
+        int(fields["mediator_id"]) if str(fields.get("mediator_id", "")).isdigit() else None
+    )
+    notifications.for_action(session, case, action, actor, mediator_id=mediator_id)
     return planned
+
+
+def _schedule_funding_checks(session: Session, case: Case, planned: workflow.Plan) -> None:
+    """Closure schedules the retaliation checks; reopening cancels the ones not yet done."""
+    from mediation.domain.clocks import funding_check_dates
+
+    existing = list(
+        session.execute(select(FundingCheck).where(FundingCheck.case_id == case.id)).scalars()
+    )
+    if planned.to_state == "closed" and planned.from_state != "closed" and case.closed_on:
+        if any(c.status == "scheduled" for c in existing):
+            return  # closure upheld after a contest: the first closure's checks stand
+        for months, due in funding_check_dates(case.closed_on):
+            session.add(FundingCheck(case_id=case.id, months=months, due_on=due))
+    elif planned.transition.action == "reopen":
+        for check_row in existing:
+            if check_row.status == "scheduled":
+                check_row.status = "cancelled"

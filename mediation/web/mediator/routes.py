@@ -1,11 +1,33 @@
-"""The mediators' area: cases assigned to the signed-in mediator."""
+"""The mediators' area: offers (anonymised first), and the workspace of their own cases."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
+from mediation.domain import workflow
 from mediation.domain.permissions import Permission
-from mediation.web.access import requires
+from mediation.domain.taxonomy import load_taxonomy
+from mediation.extensions import database, db
+from mediation.models.cases import Case
+from mediation.services import (
+    case_access,
+    case_files,
+    disclosure_statements,
+    mediation_work,
+    routing,
+)
+from mediation.services.errors import ServiceError
+from mediation.web.access import current_keypair, requires, signed_in_user
+from mediation.web.casework.forms import ConfirmForm, MessageForm, NoteForm, StatementForm
+from mediation.web.mediator.forms import (
+    DeclareForm,
+    MediatorActionForm,
+    OfferAnswerForm,
+    PapersForm,
+    SessionForm,
+    SignaturesForm,
+)
 
 blueprint = Blueprint("mediator", __name__, url_prefix="/mediator")
 
@@ -13,4 +35,229 @@ blueprint = Blueprint("mediator", __name__, url_prefix="/mediator")
 @blueprint.route("/")
 @requires(Permission.WORK_ASSIGNED_CASES)
 def cases() -> str:
-    return render_template("mediator/cases.html", cases=[])
+    mine = case_files.mediator_cases(database(), signed_in_user())
+    return render_template(
+        "mediator/cases.html", mine=mine, workflow=workflow, taxonomy=load_taxonomy()
+    )
+
+
+def _back(reference: str, anchor: str = "") -> Response:
+    return redirect(url_for("mediator.case", reference=reference) + anchor)
+
+
+def _refused(exc: ServiceError, reference: str, anchor: str = "") -> Response:
+    db.session.rollback()
+    flash(str(exc), "error")
+    return _back(reference, anchor)
+
+
+def _offered_case(reference: str) -> Case:
+    """A case offered to the signed-in mediator (before it is theirs), or 404."""
+    try:
+        found = case_access.find(database(), reference)
+    except case_access.CaseNotFound:
+        abort(404)
+    return found
+
+
+def _my_case(reference: str) -> Case:
+    """A case assigned to the signed-in mediator, or 404 for anyone else."""
+    try:
+        found = case_access.find(database(), reference)
+    except case_access.CaseNotFound:
+        abort(404)
+    if found.mediator_id != signed_in_user().id:
+        abort(404)
+    return found
+
+
+@blueprint.route("/cases/<reference>")
+@requires(Permission.WORK_ASSIGNED_CASES)
+def case(reference: str) -> str:
+    try:
+        view = case_files.mediator_view(database(), signed_in_user(), current_keypair(), reference)
+    except case_access.CaseNotFound:
+        abort(404)
+    db.session.commit()  # the audit entry for opening the case
+    if isinstance(view, case_files.OfferView):
+        return render_template(
+            "mediator/offer.html",
+            view=view,
+            answer_form=OfferAnswerForm(),
+            declare_form=DeclareForm(),
+            taxonomy=load_taxonomy(),
+        )
+    return render_template(
+        "mediator/workspace.html",
+        file=view,
+        statement_form=StatementForm(data={"text": view.statement.working_text}),
+        message_form=MessageForm(),
+        note_form=NoteForm(),
+        confirm_form=ConfirmForm(),
+        session_form=SessionForm(),
+        papers_form=PapersForm(),
+        signatures_form=SignaturesForm(),
+        action_form=MediatorActionForm(),
+        taxonomy=load_taxonomy(),
+        workflow=workflow,
+    )
+
+
+@blueprint.route("/cases/<reference>/offer", methods=["POST"])
+@requires(Permission.WORK_ASSIGNED_CASES)
+def answer_offer(reference: str) -> Response:
+    form = OfferAnswerForm()
+    found = _offered_case(reference)
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "error")
+        return _back(reference)
+    try:
+        if form.answer.data == "accept":
+            routing.accept(database(), signed_in_user(), found)
+            message = "Thank you. Check the names below for any conflict of interest."
+        else:
+            routing.decline(database(), signed_in_user(), found, form.reason.data or "")
+            message = "You declined the case. It goes back to the case officers."
+    except ServiceError as exc:
+        return _refused(exc, reference)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("mediator.case", reference=reference))
+
+
+@blueprint.route("/cases/<reference>/declaration", methods=["POST"])
+@requires(Permission.WORK_ASSIGNED_CASES)
+def declare(reference: str) -> Response:
+    form = DeclareForm()
+    found = _offered_case(reference)
+    form.validate_on_submit()
+    try:
+        if form.no_conflict.data:
+            routing.declare_no_conflict(database(), signed_in_user(), found)
+            message = "The case is now yours. Its file is below."
+        else:
+            reason = form.reason.data or ""
+            if not reason.strip():
+                raise ServiceError("Tick the declaration, or say what your conflict is.")
+            routing.decline(database(), signed_in_user(), found, "Conflict: " + reason)
+            message = "Thank you for declaring it. The case goes back to the case officers."
+    except ServiceError as exc:
+        return _refused(exc, reference)
+    db.session.commit()
+    flash(message, "success")
+    if form.no_conflict.data:
+        return _back(reference)
+    return redirect(url_for("mediator.cases"))
+
+
+@blueprint.route("/cases/<reference>/action", methods=["POST"])
+@requires(Permission.WORK_ASSIGNED_CASES)
+def act(reference: str) -> Response:
+    form = MediatorActionForm()
+    found = _my_case(reference)
+    if not form.validate_on_submit():
+        flash("Choose an action.", "error")
+        return _back(reference, "#actions")
+    fields = {"reason": form.reason.data or "", "agreement": form.agreement.data or ""}
+    try:
+        mediation_work.act(
+            database(),
+            signed_in_user(),
+            found,
+            form.action.data or "",
+            fields,
+            expected_state=form.expected_state.data or None,
+        )
+    except ServiceError as exc:
+        return _refused(exc, reference, "#actions")
+    db.session.commit()
+    flash("Done.", "success")
+    if found.mediator_id is None:
+        return redirect(url_for("mediator.cases"))
+    return _back(reference)
+
+
+@blueprint.route("/cases/<reference>/statement", methods=["POST"])
+@requires(Permission.WORK_ASSIGNED_CASES)
+def statement(reference: str) -> Response:
+    form = StatementForm()
+    found = _my_case(reference)
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "error")
+        return _back(reference, "#statement")
+    try:
+        disclosure_statements.save_draft(database(), signed_in_user(), found, form.text.data or "")
+    except ServiceError as exc:
+        return _refused(exc, reference, "#statement")
+    db.session.commit()
+    flash("Draft saved. Send it to the complainant when it is ready.", "success")
+    return _back(reference, "#statement")
+
+
+@blueprint.route("/cases/<reference>/statement/send", methods=["POST"])
+@requires(Permission.WORK_ASSIGNED_CASES)
+def send_statement(reference: str) -> Response:
+    found = _my_case(reference)
+    try:
+        disclosure_statements.send_for_approval(database(), signed_in_user(), found)
+    except ServiceError as exc:
+        return _refused(exc, reference, "#statement")
+    db.session.commit()
+    flash("Sent to the complainant to read and approve.", "success")
+    return _back(reference, "#statement")
+
+
+@blueprint.route("/cases/<reference>/messages", methods=["POST"])
+@requires(Permission.WORK_ASSIGNED_CASES)
+def message(reference: str) -> Response:
+    form = MessageForm()
+    found = _my_case(reference)
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "error")
+        return _back(reference, "#messages")
+    try:
+        mediation_work.send_message(
+            database(), signed_in_user(), found, form.audience.data or "", form.text.data or ""
+        )
+    except ServiceError as exc:
+        return _refused(exc, reference, "#messages")
+    db.session.commit()
+    flash("Message sent.", "success")
+    return _back(reference, "#messages")
+
+
+@blueprint.route("/cases/<reference>/notes", methods=["POST"])
+@requires(Permission.WORK_ASSIGNED_CASES)
+def note(reference: str) -> Response:
+    form = NoteForm()
+    found = _my_case(reference)
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "error")
+        return _back(reference, "#notes")
+    try:
+        mediation_work.add_note(database(), signed_in_user(), found, form.text.data or "")
+    except ServiceError as exc:
+        return _refused(exc, reference, "#notes")
+    db.session.commit()
+    flash("Note added.", "success")
+    return _back(reference, "#notes")
+
+
+@blueprint.route("/cases/<reference>/documents/<int:document_id>", methods=["POST"])
+@requires(Permission.WORK_ASSIGNED_CASES)
+def document(reference: str, document_id: int) -> Response:
+    """Download a sealed document of one of the mediator's own cases."""
+    from mediation.web.casework.case_work_routes import download
+
+    try:
+        opened = case_files.open_document(
+            database(), signed_in_user(), current_keypair(), reference, document_id
+        )
+    except ServiceError as exc:
+        return _refused(exc, reference, "#documents")
+    db.session.commit()
+    return download(opened)
+
+
+# Sessions, papers, the agreement to mediate and the outcome register themselves here.
+from mediation.web.mediator import session_routes  # noqa: E402,F401

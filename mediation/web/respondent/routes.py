@@ -1,11 +1,23 @@
-"""The respondents' portal: cases against the signed-in person's own body only."""
+"""The respondents' portal: cases against the signed-in person's own body only, each seen
+through the disclosure statement the complainant approved. Dates only, never times."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from mediation.domain.permissions import Permission
+from mediation.extensions import database, db
+from mediation.services import case_access, respondents
+from mediation.services.errors import ServiceError
 from mediation.web.access import requires, signed_in_user
+from mediation.web.respondent.forms import (
+    DocumentForm,
+    MediationAnswerForm,
+    ProposalForm,
+    ReplyForm,
+    SurveyForm,
+)
 
 blueprint = Blueprint("respondent", __name__, url_prefix="/respondent")
 
@@ -13,4 +25,140 @@ blueprint = Blueprint("respondent", __name__, url_prefix="/respondent")
 @blueprint.route("/")
 @requires(Permission.RESPOND_FOR_BODY)
 def cases() -> str:
-    return render_template("respondent/cases.html", body=signed_in_user().respondent_body, cases=[])
+    user = signed_in_user()
+    return render_template(
+        "respondent/cases.html",
+        body=user.respondent_body,
+        cases=respondents.cases_for(database(), user),
+    )
+
+
+def _back(reference: str, anchor: str = "") -> Response:
+    return redirect(url_for("respondent.case", reference=reference) + anchor)
+
+
+def _refused(exc: ServiceError, reference: str, anchor: str = "") -> Response:
+    db.session.rollback()
+    if isinstance(exc, case_access.CaseNotFound):
+        abort(404)
+    flash(str(exc), "error")
+    return _back(reference, anchor)
+
+
+@blueprint.route("/cases/<reference>")
+@requires(Permission.RESPOND_FOR_BODY)
+def case(reference: str) -> str:
+    try:
+        view = respondents.view(database(), signed_in_user(), reference)
+    except case_access.CaseNotFound:
+        abort(404)
+    return render_template(
+        "respondent/case.html",
+        view=view,
+        reply_form=ReplyForm(),
+        proposal_form=ProposalForm(),
+        answer_form=MediationAnswerForm(),
+        document_form=DocumentForm(),
+        survey_form=SurveyForm(),
+        max_mb=int(current_app.config["MAX_DOCUMENT_BYTES"]) // (1024 * 1024),
+    )
+
+
+def _first_error(form: ReplyForm | ProposalForm | MediationAnswerForm | SurveyForm) -> str:
+    return str(next(iter(form.errors.values()))[0])
+
+
+@blueprint.route("/cases/<reference>/reply", methods=["POST"])
+@requires(Permission.RESPOND_FOR_BODY)
+def reply(reference: str) -> Response:
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+        return _back(reference, "#reply")
+    try:
+        respondents.reply(database(), signed_in_user(), reference, form.text.data or "")
+    except ServiceError as exc:
+        return _refused(exc, reference, "#reply")
+    db.session.commit()
+    flash("Your reply was sent to the service.", "success")
+    return _back(reference)
+
+
+@blueprint.route("/cases/<reference>/proposal", methods=["POST"])
+@requires(Permission.RESPOND_FOR_BODY)
+def proposal(reference: str) -> Response:
+    form = ProposalForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+        return _back(reference, "#proposal")
+    try:
+        respondents.propose_resolution(
+            database(), signed_in_user(), reference, form.text.data or ""
+        )
+    except ServiceError as exc:
+        return _refused(exc, reference, "#proposal")
+    db.session.commit()
+    flash("Your proposal was sent to the service.", "success")
+    return _back(reference)
+
+
+@blueprint.route("/cases/<reference>/mediation", methods=["POST"])
+@requires(Permission.RESPOND_FOR_BODY)
+def mediation(reference: str) -> Response:
+    form = MediationAnswerForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+        return _back(reference, "#mediation")
+    try:
+        respondents.answer_mediation(
+            database(),
+            signed_in_user(),
+            reference,
+            agree=form.answer.data == "agree",
+            reason=form.reason.data or "",
+        )
+    except ServiceError as exc:
+        return _refused(exc, reference, "#mediation")
+    db.session.commit()
+    flash("Your answer was sent to the service.", "success")
+    return _back(reference)
+
+
+@blueprint.route("/cases/<reference>/documents", methods=["POST"])
+@requires(Permission.RESPOND_FOR_BODY)
+def document(reference: str) -> Response:
+    form = DocumentForm()
+    upload = form.document.data if form.validate_on_submit() else None
+    name = getattr(upload, "filename", None) or ""
+    content = upload.read() if upload is not None and hasattr(upload, "read") else b""
+    try:
+        respondents.upload_document(database(), signed_in_user(), reference, name, content)
+    except ServiceError as exc:
+        return _refused(exc, reference, "#documents")
+    db.session.commit()
+    flash("Document sent. Only the service can open it.", "success")
+    return _back(reference, "#documents")
+
+
+@blueprint.route("/cases/<reference>/survey", methods=["POST"])
+@requires(Permission.RESPOND_FOR_BODY)
+def survey(reference: str) -> Response:
+    form = SurveyForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "error")
+        return _back(reference, "#survey")
+    try:
+        respondents.answer_survey(
+            database(),
+            signed_in_user(),
+            reference,
+            satisfaction=int(form.satisfaction.data or 0),
+            fairness=int(form.fairness.data or 0),
+            relationship=int(form.relationship.data or 0),
+            would_use_again=form.would_use_again.data == "yes",
+        )
+    except ServiceError as exc:
+        return _refused(exc, reference, "#survey")
+    db.session.commit()
+    flash("Thank you for answering the survey.", "success")
+    return _back(reference)

@@ -1,0 +1,340 @@
+"""The public body's portal: invited staff see only their own body's cases, and only
+through the approved disclosure statement; they reply, upload, propose and answer the
+offer of mediation. Nothing else, ever: no narrative, no notes, no identity (unless the
+complainant chose "open"), no time of day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mediation.domain import clocks, workflow
+from mediation.domain.permissions import CASE_OFFICER, RESPONDENT
+from mediation.models.bodies import RespondentBody
+from mediation.models.cases import Case, CaseDocument
+from mediation.models.casework import (
+    AgreementToMediate,
+    CaseClock,
+    DisclosureStatement,
+    MediationSession,
+    RespondentMessage,
+    SatisfactionResponse,
+)
+from mediation.models.staff import StaffUser
+from mediation.models.time import utcnow
+from mediation.services import accounts, case_access, mediation_work
+from mediation.services.accounts import NewAccount, actor_for
+from mediation.services.audit import record
+from mediation.services.case_keys import field_context
+from mediation.services.errors import InvalidInput, NotAllowed
+from mediation.services.workflow import perform
+from mediation.vault import PublicKey, seal, seal_text
+
+REPLY_LIMIT = 8000
+DOCUMENT_NAME_LIMIT = 200
+# What the public body is told about where a case stands: plain, and nothing more.
+RESPONDENT_STATE_LABELS = {
+    "informal_resolution": "Looking for an informal resolution",
+    "mediation_offered": "Mediation offered",
+    "mediator_appointed": "Mediator being appointed",
+    "in_mediation": "In mediation",
+    "agreement": "Agreement reached",
+    "no_agreement": "No agreement",
+    "implementation_check": "Checking the agreement is kept",
+    "respondent_declined": "You declined mediation",
+    "closed": "Closed",
+    "on_hold": "On hold",
+    "referred": "Referred elsewhere",
+    "withdrawn": "Withdrawn",
+    "closure_contested": "Closure under review",
+}
+
+
+def invite(
+    session: Session, officer: StaffUser, *, email: str, name: str, body_id: int | None
+) -> NewAccount:
+    """An account for someone at a public body, with a single-use set-up link. Caller
+    commits, then emails the link (notifications.send_invitation)."""
+    if officer.role != CASE_OFFICER:
+        raise NotAllowed("Only a case officer can invite someone from a public body.")
+    return accounts.create_staff_user(
+        session,
+        actor_for(officer),
+        email=email,
+        name=name,
+        role=RESPONDENT,
+        respondent_body_id=body_id,
+    )
+
+
+def _check_user(user: StaffUser) -> None:
+    if user.role != RESPONDENT or user.respondent_body_id is None:
+        raise NotAllowed("Only staff of a public body use this portal.")
+
+
+def state_label(state: str) -> str:
+    return RESPONDENT_STATE_LABELS.get(state, "Open")
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """A line of the public body's case list: reference, where it stands, dates only."""
+
+    reference: str
+    state: str
+    statement_approved_on: date | None
+    reply_due_on: date | None
+    needs_answer: bool
+
+
+def _reply_due(session: Session, case: Case) -> date | None:
+    clock = session.execute(
+        select(CaseClock)
+        .where(
+            CaseClock.case_id == case.id,
+            CaseClock.kind == clocks.RESPONDENT_REPLY,
+            CaseClock.met_on.is_(None),
+            CaseClock.stopped_on.is_(None),
+        )
+        .order_by(CaseClock.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return clock.due_on if clock else None
+
+
+def cases_for(session: Session, user: StaffUser) -> list[CaseSummary]:
+    _check_user(user)
+    rows = session.execute(
+        select(Case, DisclosureStatement)
+        .join(DisclosureStatement, DisclosureStatement.case_id == Case.id)
+        .where(
+            Case.respondent_body_id == user.respondent_body_id,
+            Case.keys_destroyed_on.is_(None),
+            DisclosureStatement.status == "approved",
+        )
+        .order_by(DisclosureStatement.decided_on.desc(), Case.id)
+    ).all()
+    summaries = []
+    for case, statement in rows:
+        due = _reply_due(session, case)
+        summaries.append(
+            CaseSummary(
+                reference=case.reference,
+                state=state_label(case.state),
+                statement_approved_on=statement.decided_on,
+                reply_due_on=due,
+                needs_answer=due is not None,
+            )
+        )
+    return summaries
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    uploaded_on: date
+    size: int
+
+
+@dataclass(frozen=True)
+class RespondentView:
+    """Everything the public body sees of one case: nothing outside this object."""
+
+    reference: str
+    state: str
+    raw_state: str
+    body_name: str
+    statement: str
+    statement_approved_on: date | None
+    shared_identity: dict[str, Any] | None
+    correspondence: list[RespondentMessage]
+    sessions: list[MediationSession]
+    documents: list[DocumentLine]
+    reply_due_on: date | None
+    actions: list[str]
+    survey_answered: bool
+
+
+def view(session: Session, user: StaffUser, reference: str) -> RespondentView:
+    _check_user(user)
+    case = case_access.respondent_case(session, user, reference)
+    statement = session.execute(
+        select(DisclosureStatement).where(
+            DisclosureStatement.case_id == case.id, DisclosureStatement.status == "approved"
+        )
+    ).scalar_one()
+    body = session.get(RespondentBody, case.respondent_body_id)
+    facts = {"statement_approved": True, "respondent_not_answered": _not_answered(session, case)}
+    actions = [
+        t.action
+        for t in workflow.available_actions(case.state, workflow.RESPONDENT)
+        if all(facts.get(g, False) for g in t.guards)
+    ]
+    documents = [
+        DocumentLine(d.uploaded_on, len(d.content or b""))
+        for d in session.execute(
+            select(CaseDocument)
+            .where(CaseDocument.case_id == case.id, CaseDocument.uploaded_by == RESPONDENT)
+            .order_by(CaseDocument.id)
+        ).scalars()
+    ]
+    answered = session.execute(
+        select(SatisfactionResponse.id).where(
+            SatisfactionResponse.case_id == case.id, SatisfactionResponse.party == RESPONDENT
+        )
+    ).first()
+    return RespondentView(
+        reference=case.reference,
+        state=state_label(case.state),
+        raw_state=case.state,
+        body_name=body.name if body else "",
+        statement=statement.approved_text or "",
+        statement_approved_on=statement.decided_on,
+        shared_identity=dict(case.shared_identity)
+        if case.openness == "open" and case.shared_identity
+        else None,
+        correspondence=[
+            m
+            for m in mediation_work.respondent_thread(session, case)
+            if m.audience in {"respondent", "both", "service"}
+        ],
+        sessions=[m for m in mediation_work.sessions(session, case) if not m.cancelled],
+        documents=documents,
+        reply_due_on=_reply_due(session, case),
+        actions=actions,
+        survey_answered=answered is not None,
+    )
+
+
+def _not_answered(session: Session, case: Case) -> bool:
+    answer = session.execute(
+        select(AgreementToMediate.respondent_answer).where(AgreementToMediate.case_id == case.id)
+    ).scalar_one_or_none()
+    return answer is None
+
+
+def _respondent_text(
+    session: Session, user: StaffUser, case: Case, kind: str, text: str
+) -> RespondentMessage:
+    body = text.strip()
+    if len(body) > REPLY_LIMIT:
+        raise InvalidInput(f"Keep it under {REPLY_LIMIT} characters.")
+    message = RespondentMessage(
+        case_id=case.id,
+        kind=kind,
+        audience="service",
+        author_kind=RESPONDENT,
+        author_id=user.id,
+        sent_on=utcnow().date(),
+        body=body,
+    )
+    session.add(message)
+    return message
+
+
+def reply(session: Session, user: StaffUser, reference: str, text: str) -> RespondentMessage:
+    """The body's reply to the complaint (or a later message). Caller commits."""
+    _check_user(user)
+    case = case_access.respondent_case(session, user, reference)
+    perform(
+        session, case, "respondent_reply", actor_for(user), role=RESPONDENT, fields={"reply": text}
+    )
+    return _respondent_text(session, user, case, "reply", text)
+
+
+def propose_resolution(
+    session: Session, user: StaffUser, reference: str, text: str
+) -> RespondentMessage:
+    _check_user(user)
+    case = case_access.respondent_case(session, user, reference)
+    perform(
+        session,
+        case,
+        "propose_resolution",
+        actor_for(user),
+        role=RESPONDENT,
+        fields={"proposal": text},
+    )
+    return _respondent_text(session, user, case, "proposal", text)
+
+
+def answer_mediation(
+    session: Session, user: StaffUser, reference: str, *, agree: bool, reason: str = ""
+) -> None:
+    """Agree to mediation, or decline it with a reason. Caller commits."""
+    _check_user(user)
+    case = case_access.respondent_case(session, user, reference)
+    action = "respondent_accept" if agree else "respondent_decline"
+    fields = {} if agree else {"reason": reason}
+    perform(session, case, action, actor_for(user), role=RESPONDENT, fields=fields)
+    terms = mediation_work.terms(session, case)
+    terms.respondent_answer = "agreed" if agree else "declined"
+    terms.respondent_answered_on = utcnow().date()
+
+
+def upload_document(
+    session: Session, user: StaffUser, reference: str, name: str, content: bytes
+) -> CaseDocument:
+    """A document for the service, sealed to the case key: staff can read it, and the
+    body keeps its own copy (it cannot read it back from here)."""
+    _check_user(user)
+    case = case_access.respondent_case(session, user, reference)
+    if workflow.RESPONDENT_ACTIVE.isdisjoint({case.state}):
+        raise InvalidInput("Documents can be sent only while the case is open.")
+    limit = int(current_app.config["MAX_DOCUMENT_BYTES"])
+    if not content:
+        raise InvalidInput("Choose a file to upload.")
+    if len(content) > limit:
+        raise InvalidInput(f"The file must be smaller than {limit // (1024 * 1024)} MB.")
+    cleaned = name.strip().replace("/", "_").replace("\\", "_")[:DOCUMENT_NAME_LIMIT] or "document"
+    assert case.case_public_key is not None
+    public = PublicKey(case.suite, case.case_public_key)
+    document = CaseDocument(case_id=case.id, uploaded_by=RESPONDENT, uploaded_on=utcnow().date())
+    session.add(document)
+    session.flush()
+    document.name = seal_text(cleaned, public, field_context(case, f"document:{document.id}:name"))
+    document.content = seal(content, public, field_context(case, f"document:{document.id}:content"))
+    actor = actor_for(user)
+    record(
+        session,
+        actor,
+        "document.uploaded",
+        case_reference=case.reference,
+        details={"document_id": document.id, "by": RESPONDENT},
+    )
+    from mediation.services import notifications
+
+    notifications.notify(session, case, "case_officers", "respondent_answer", actor=actor)
+    notifications.notify(session, case, "mediator", "respondent_answer", actor=actor)
+    return document
+
+
+def answer_survey(
+    session: Session,
+    user: StaffUser,
+    reference: str,
+    *,
+    satisfaction: int,
+    fairness: int,
+    relationship: int,
+    would_use_again: bool,
+) -> None:
+    """The public body's short survey once the case is closed. Caller commits."""
+    from mediation.services import outcomes
+
+    _check_user(user)
+    case = case_access.respondent_case(session, user, reference)
+    outcomes.answer_survey(
+        session,
+        case,
+        RESPONDENT,
+        satisfaction=satisfaction,
+        fairness=fairness,
+        relationship=relationship,
+        would_use_again=would_use_again,
+        actor=actor_for(user),
+    )

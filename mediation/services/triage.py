@@ -1,0 +1,175 @@
+"""Triage: categorising the breaches, confirming the public body, linking duplicates, and
+the decision to accept a case (informally or for mediation), refer it or not accept it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mediation.domain import workflow as table
+from mediation.domain.permissions import CASE_OFFICER
+from mediation.domain.taxonomy import load_taxonomy
+from mediation.models.bodies import RespondentBody
+from mediation.models.cases import Case
+from mediation.models.casework import CaseLink, DisclosureStatement, TriageRecord
+from mediation.models.staff import StaffUser
+from mediation.models.time import utcnow
+from mediation.services import complaints
+from mediation.services.accounts import actor_for
+from mediation.services.audit import record
+from mediation.services.errors import InvalidInput, NotAllowed
+from mediation.services.workflow import perform
+
+# While these hold, the assessment can still change; after, the public body may have been
+# shown the case, so its body must not change under it.
+OPEN_FOR_TRIAGE = frozenset({"submitted", "acknowledged", "triage"})
+DECISIONS = {
+    "informal": "start_informal",
+    "mediation": "offer_mediation",
+    "decline": "decline",
+    "refer": "refer",
+}
+LANGUAGE_LENGTH = 10
+
+
+def triage_record(session: Session, case: Case) -> TriageRecord | None:
+    return session.execute(
+        select(TriageRecord).where(TriageRecord.case_id == case.id)
+    ).scalar_one_or_none()
+
+
+def record_triage(
+    session: Session,
+    officer: StaffUser,
+    case: Case,
+    *,
+    categories: list[str],
+    respondent_body_id: int | None,
+    language: str | None = None,
+) -> TriageRecord:
+    """Record the breach categories and confirm the public body. Caller commits."""
+    if officer.role != CASE_OFFICER:
+        raise NotAllowed("Only a case officer can assess a case.")
+    if case.state not in OPEN_FOR_TRIAGE:
+        raise InvalidInput(
+            "The assessment cannot change once the case has been decided "
+            f"(it is {table.state_label(case.state).lower()})."
+        )
+    known = {c.id for c in load_taxonomy().categories}
+    chosen = sorted(set(categories))
+    if not chosen:
+        raise InvalidInput("Choose at least one breach category.")
+    if not set(chosen) <= known:
+        raise InvalidInput("Choose breach categories from the list.")
+    body = session.get(RespondentBody, respondent_body_id) if respondent_body_id else None
+    if body is None:
+        raise InvalidInput("Choose the public body the complaint is about.")
+    shown = session.execute(
+        select(DisclosureStatement.id).where(
+            DisclosureStatement.case_id == case.id, DisclosureStatement.status == "approved"
+        )
+    ).first()
+    if shown is not None and case.respondent_body_id != body.id:
+        raise InvalidInput("A public body has already been shown this case: it cannot change.")
+    cleaned_language = (language or "").strip().lower()[:LANGUAGE_LENGTH] or None
+    row = triage_record(session, case)
+    if row is None:
+        row = TriageRecord(case_id=case.id, triaged_on=utcnow().date())
+        session.add(row)
+    row.categories = chosen
+    row.body_confirmed = True
+    row.language = cleaned_language
+    row.triaged_on = utcnow().date()
+    row.triaged_by_id = officer.id
+    case.respondent_body_id = body.id
+    body.confirmed = True
+    record(
+        session,
+        actor_for(officer),
+        "case.triaged",
+        case_reference=case.reference,
+        details={"categories": chosen, "respondent_body_id": body.id},
+    )
+    return row
+
+
+def link_duplicate(session: Session, case: Case, original_reference: str) -> Case:
+    original = complaints.find_case(session, original_reference)
+    if original is None:
+        raise InvalidInput("There is no case with that reference to link as the original.")
+    if original.id == case.id:
+        raise InvalidInput("A case cannot duplicate itself.")
+    exists = session.execute(
+        select(CaseLink.id).where(
+            CaseLink.case_id == case.id,
+            CaseLink.linked_case_id == original.id,
+            CaseLink.kind == "duplicate",
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            CaseLink(
+                case_id=case.id,
+                linked_case_id=original.id,
+                kind="duplicate",
+                linked_on=utcnow().date(),
+            )
+        )
+    return original
+
+
+def decide(
+    session: Session,
+    officer: StaffUser,
+    case: Case,
+    *,
+    decision: str,
+    reason: str = "",
+    decline_reason: str = "",
+    duplicate_of: str = "",
+    referred_to: str = "",
+    expected_state: str | None = None,
+) -> table.Plan:
+    """The triage decision, through the workflow. Caller commits (rolls back on refusal)."""
+    action = DECISIONS.get(decision)
+    if action is None:
+        raise InvalidInput("Choose a decision.")
+    if decision in {"informal", "mediation"}:
+        row = triage_record(session, case)
+        if row is None or not row.body_confirmed or not row.categories:
+            raise InvalidInput(
+                "Record the breach categories and confirm the public body before accepting."
+            )
+    fields: dict[str, str] = {"reason": reason.strip()}
+    if decision == "decline":
+        fields["decline_reason"] = decline_reason
+        if decline_reason == "duplicate" and duplicate_of.strip():
+            original = link_duplicate(session, case, duplicate_of)
+            fields["duplicate_of"] = original.reference
+    if decision == "refer":
+        fields["referred_to"] = referred_to.strip()
+    return perform(
+        session,
+        case,
+        action,
+        actor_for(officer),
+        role=CASE_OFFICER,
+        fields=fields,
+        expected_state=expected_state,
+    )
+
+
+def links(session: Session, case: Case) -> list[tuple[str, Case]]:
+    """Cases linked to this one, either way round: ("duplicate of" / "repeated by", case)."""
+    out: list[tuple[str, Case]] = []
+    for row in session.execute(select(CaseLink).where(CaseLink.case_id == case.id)).scalars():
+        other = session.get(Case, row.linked_case_id)
+        if other is not None:
+            out.append(("duplicate of", other))
+    for row in session.execute(
+        select(CaseLink).where(CaseLink.linked_case_id == case.id)
+    ).scalars():
+        other = session.get(Case, row.case_id)
+        if other is not None:
+            out.append(("repeated by", other))
+    return out

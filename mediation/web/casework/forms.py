@@ -1,0 +1,225 @@
+"""Forms of the case officers' area."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from mediation.domain.taxonomy import load_taxonomy
+from mediation.services.outcomes import FINDINGS
+from mediation.web.choices import select_choices
+
+RATINGS = select_choices(
+    [
+        ("", "Not known"),
+        ("1", "1 (very poor)"),
+        ("2", "2 (poor)"),
+        ("3", "3 (neither good nor poor)"),
+        ("4", "4 (good)"),
+        ("5", "5 (very good)"),
+    ]
+)
+
+
+class ChoiceList(SelectMultipleField):  # type: ignore[misc]
+    """Several choices from a list; an unknown value is refused without being echoed back."""
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError as exc:
+            raise ValidationError("Choose from the options shown.") from exc
+
+
+def _with_blank(pairs: list[tuple[str, str]], blank: str) -> list[tuple[str, str]]:
+    return [("", blank), *pairs]
+
+
+class QueueFilterForm(FlaskForm):
+    """The queue's filters: read from the query string, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField("State", validators=[Optional()])
+    category = SelectField("Breach category", validators=[Optional()])
+    body_type = SelectField("Type of public body", validators=[Optional()])
+    region = SelectField("Region of the public body", validators=[Optional()])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        from mediation.domain.workflow import STATES
+
+        taxonomy = load_taxonomy()
+        self.state.choices = select_choices(_with_blank(list(STATES.items()), "Any state"))
+        self.category.choices = select_choices(
+            _with_blank(taxonomy.category_choices(), "Any category")
+        )
+        self.body_type.choices = select_choices(
+            _with_blank(taxonomy.body_type_choices(), "Any type")
+        )
+        self.region.choices = select_choices(_with_blank(taxonomy.region_choices(), "Any region"))
+
+
+class TriageForm(FlaskForm):
+    categories = ChoiceList(
+        "Breach categories",
+        validators=[DataRequired("Choose at least one breach category")],
+        choices=select_choices(load_taxonomy().category_choices()),
+    )
+    respondent_body_id = SelectField(
+        "Public body", coerce=int, validators=[DataRequired("Choose the public body")]
+    )
+    language = StringField(
+        "Language for mediation, if not English",
+        validators=[Optional(), Length(max=10)],
+        description="A language code, for example cy for Welsh or pl for Polish.",
+    )
+
+
+class DecisionForm(FlaskForm):
+    expected_state = HiddenField()
+    decision = RadioField(
+        "Decision",
+        choices=select_choices(
+            [
+                ("mediation", "Accept and offer mediation"),
+                ("informal", "Accept and try informal resolution first"),
+                ("refer", "Refer elsewhere"),
+                ("decline", "Do not accept"),
+            ]
+        ),
+        validators=[DataRequired("Choose a decision")],
+    )
+    decline_reason = RadioField(
+        "Why not accepted",
+        choices=select_choices(
+            [
+                ("out_of_scope", "Out of scope"),
+                ("premature", "Premature (raise it with the body first)"),
+                ("duplicate", "Duplicate of another case"),
+            ]
+        ),
+        validators=[Optional()],
+    )
+    duplicate_of = StringField("Reference of the case it repeats", validators=[Optional()])
+    referred_to = StringField("Referred to", validators=[Optional(), Length(max=100)])
+    reason = TextAreaField(
+        "Reason", validators=[Optional(), Length(max=2000)], description="Kept in the audit log."
+    )
+
+
+class ActionForm(FlaskForm):
+    action = HiddenField(validators=[DataRequired()])
+    expected_state = HiddenField()
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+    referred_to = StringField("Referred to", validators=[Optional(), Length(max=100)])
+
+
+class StatementForm(FlaskForm):
+    text = TextAreaField(
+        "Statement for the public body",
+        validators=[DataRequired("Write the statement"), Length(max=6000)],
+        description=(
+            "The complainant reads and approves this before the public body sees it. "
+            "Leave out anything that could identify them unless their complaint is open."
+        ),
+        render_kw={"rows": 10},
+    )
+
+
+class MessageForm(FlaskForm):
+    audience = RadioField(
+        "Send to",
+        choices=select_choices(
+            [
+                ("complainant", "The complainant"),
+                ("respondent", "The public body"),
+                ("both", "Both parties together"),
+            ]
+        ),
+        validators=[DataRequired("Choose who the message is for")],
+    )
+    text = TextAreaField(
+        "Message", validators=[DataRequired("Write the message"), Length(max=5000)]
+    )
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField(
+        "Note",
+        validators=[DataRequired("Write the note"), Length(max=10000)],
+        description="Sealed: only case officers and the case's mediator can read notes.",
+    )
+
+
+class FundingCheckForm(FlaskForm):
+    finding = RadioField(
+        "What did the check find?",
+        choices=select_choices(list(FINDINGS.items())),
+        validators=[DataRequired("Choose what the check found")],
+    )
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired("Give a reason"), Length(max=2000)])
+    expected_state = HiddenField()
+
+
+class InviteForm(FlaskForm):
+    name = StringField(
+        "Full name", validators=[DataRequired("Enter the person's full name"), Length(max=200)]
+    )
+    email = StringField(
+        "Work email address", validators=[DataRequired("Enter an email address"), Length(max=254)]
+    )
+
+
+class RoutingForm(FlaskForm):
+    expected_state = HiddenField()
+    mediator_id = RadioField(
+        "Offer the case to", coerce=int, validators=[DataRequired("Choose a mediator")]
+    )
+    summary = TextAreaField(
+        "Anonymised summary for the mediator",
+        validators=[DataRequired("Write the summary"), Length(max=3000)],
+        description=(
+            "What the mediator reads before accepting: no names of the complainant, the "
+            "public body or anyone involved."
+        ),
+        render_kw={"rows": 6},
+    )
+
+
+class OutcomeForm(FlaskForm):
+    result = RadioField("Result", validators=[DataRequired("Choose the result")])
+    remedies = ChoiceList("Remedies obtained", validators=[Optional()])
+    payment_amount = IntegerField(
+        "Amount of the payment, in pounds",
+        validators=[Optional(), NumberRange(min=1, message="Enter an amount of 1 pound or more")],
+    )
+    sought = ChoiceList("Remedies the complainant sought", validators=[Optional()])
+    relationship_before = SelectField("Relationship before", choices=RATINGS)
+    relationship_after = SelectField("Relationship after", choices=RATINGS)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        taxonomy = load_taxonomy()
+        self.result.choices = select_choices(taxonomy.result_choices())
+        self.remedies.choices = select_choices(taxonomy.remedy_choices())
+        self.sought.choices = select_choices(taxonomy.remedy_choices())
+
+
+class ConfirmForm(FlaskForm):
+    """A button-only form, for its CSRF token."""
+
+    expected_state = HiddenField()
