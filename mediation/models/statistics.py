@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.extensions import db
@@ -53,3 +53,38 @@ class StatisticalRecord(db.Model):  # type: ignore[name-defined,misc]
     # so that a release over many cases stays fast.
     symmetric: Mapped[bytes | None] = mapped_column(LargeBinary)
     symmetric_key_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class StatisticsSymmetricKey(db.Model):  # type: ignore[name-defined,misc]
+    """A symmetric key for re-sealed statistical records, sealed to the statistics public
+    key: whoever can open the statistics key (a custodian) can open it; analysts never."""
+
+    __tablename__ = "statistics_symmetric_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    statistics_key_id: Mapped[int] = mapped_column(
+        ForeignKey("statistics_keys.id", ondelete="CASCADE"), index=True
+    )
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OrganisationPseudonym(db.Model):  # type: ignore[name-defined,misc]
+    """A random pseudonym that links the cases of one complainant organisation.
+
+    The organisation's name is never stored: only a keyed hash of it, under a key derived
+    from the symmetric statistics key, so the database alone cannot test a name. Which
+    cases carry the pseudonym is inside their sealed statistical records.
+    """
+
+    __tablename__ = "organisation_pseudonyms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    digest_key_id: Mapped[str] = mapped_column(String(32))
+    pseudonym: Mapped[str] = mapped_column(String(32), unique=True)
+    # The organisation's record key for the cell-key method: its first case's, fixed then.
+    record_key: Mapped[int] = mapped_column(Integer)
+    created_on: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,221 @@
+"""Publishing statistics releases: computed in a case officer's session, stored immutably
+with a SHA-256, corrected only by a new version with a note, within the privacy budget."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mediation.domain.differential_privacy import (
+    NoiseSource,
+    PrivacyBudgetExceeded,
+    check_budget,
+    opendp_discrete_laplace,
+    plan_noise,
+)
+from mediation.domain.disclosure_control import compute_release
+from mediation.domain.statistics_periods import PeriodRefused, parse_period, period_from_label
+from mediation.domain.statistics_tables import build_grid, row_cell_id
+from mediation.models.releases import StatisticsRelease
+from mediation.models.staff import StaffUser
+from mediation.models.time import utcnow
+from mediation.services.accounts import actor_for
+from mediation.services.audit import record
+from mediation.services.errors import ServiceError
+from mediation.services.statistics_inputs import (
+    collect_inputs,
+    count_inputs,
+    taxonomy_dimensions,
+    unlock_statistics,
+)
+from mediation.vault import KeyPair
+
+# Defaults for the optional differential privacy (settings STATISTICS_DP_EPSILON, per
+# release, and STATISTICS_DP_BUDGET, per calendar year of data).
+DEFAULT_DP_BUDGET = 3.0
+
+
+class ReleaseRefused(ServiceError):
+    default_message = "That release could not be published."
+
+
+def canonical_json(value: Any) -> bytes:
+    """The one byte form a release's content is stored, hashed and checked in."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def content_sha256(content: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def latest_version(session: Session, period: str) -> StatisticsRelease | None:
+    return session.execute(
+        select(StatisticsRelease)
+        .where(StatisticsRelease.period == period)
+        .order_by(StatisticsRelease.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def budget_spent(session: Session, year: int) -> float:
+    """The privacy budget (epsilon) spent by every release of a calendar year so far."""
+    spent = session.execute(
+        select(func.coalesce(func.sum(StatisticsRelease.epsilon), 0.0)).where(
+            StatisticsRelease.budget_year == year
+        )
+    ).scalar_one()
+    return float(spent or 0.0)
+
+
+def year_uses_noise(session: Session, year: int) -> bool:
+    return (
+        session.execute(
+            select(StatisticsRelease.id)
+            .where(StatisticsRelease.budget_year == year, StatisticsRelease.epsilon.is_not(None))
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def release_history(session: Session) -> tuple[set[str], set[str]]:
+    """The cells earlier releases published, and those they suppressed. Every version stays
+    public in the archive: a published cell can never be hidden again to protect another,
+    and a suppressed one must not reappear just because one case was added."""
+    published: set[str] = set()
+    suppressed: set[str] = set()
+    for period_text, content in session.execute(
+        select(StatisticsRelease.period, StatisticsRelease.content)
+    ):
+        period = period_from_label(period_text)
+        for table in json.loads(content)["tables"]:
+            for row in table["rows"]:
+                cell = row_cell_id(period, table["name"], row)
+                (suppressed if row["count"] is None else published).add(cell)
+    return published, suppressed
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """Optional differential privacy for one release: epsilon to spend, the yearly budget."""
+
+    epsilon: float | None = None
+    budget: float = DEFAULT_DP_BUDGET
+
+
+def publish_release(
+    session: Session,
+    officer: StaffUser,
+    officer_key: KeyPair,
+    period_text: str,
+    *,
+    note: str | None = None,
+    correction: bool = False,
+    privacy: PrivacySettings | None = None,
+    today: date | None = None,
+    progress_total: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    noise_source: NoiseSource = opendp_discrete_laplace,
+) -> StatisticsRelease:
+    """Compute and store a release (or, with `correction`, the next version of one, which
+    needs a note). Refusals are ReleaseRefused with a message to show. Caller commits."""
+    today = today or date.today()
+    privacy = privacy or PrivacySettings()
+    note = (note or "").strip() or None
+    try:
+        period = parse_period(period_text, today)
+    except PeriodRefused as exc:
+        raise ReleaseRefused(str(exc)) from None
+    previous = latest_version(session, period.label)
+    if previous is not None and not correction:
+        raise ReleaseRefused(
+            f"{period.label} is already published (version {previous.version}). A release "
+            "is never changed: to correct it, publish a correction with a note saying what "
+            "changed and why."
+        )
+    if correction and previous is None:
+        raise ReleaseRefused(f"{period.label} has not been published yet: nothing to correct.")
+    if correction and note is None:
+        raise ReleaseRefused("A correction needs a note saying what changed and why.")
+    noise_plan = None
+    if privacy.epsilon is not None:
+        sensitivity = len(build_grid(period, taxonomy_dimensions()).national_cells())
+        try:
+            noise_plan = plan_noise(privacy.epsilon, sensitivity)
+            check_budget(
+                period.budget_year,
+                budget_spent(session, period.budget_year),
+                noise_plan.epsilon,
+                privacy.budget,
+            )
+        except PrivacyBudgetExceeded as exc:
+            raise ReleaseRefused(str(exc)) from None
+        except ValueError as exc:
+            raise ReleaseRefused(f"The privacy setting is wrong: {exc}.") from None
+    elif year_uses_noise(session, period.budget_year):
+        raise ReleaseRefused(
+            f"Releases for {period.budget_year} carry differential-privacy noise; one without "
+            "it would undo that protection. Publish it with noise (an epsilon) instead."
+        )
+    keys = unlock_statistics(session, officer_key)
+    if progress_total is not None:
+        progress_total(count_inputs(session, period))
+    inputs = collect_inputs(session, keys, period, progress)
+    published_before, suppressed_before = release_history(session)
+    computed = compute_release(
+        inputs.cases,
+        period,
+        taxonomy_dimensions(),
+        previously_published=published_before,
+        previously_suppressed=suppressed_before,
+        noise_plan=noise_plan,
+        noise_source=noise_source,
+    )
+    content = computed.content()
+    sha256 = content_sha256(content)
+    if previous is not None and noise_plan is None and sha256 == previous.sha256:
+        raise ReleaseRefused(
+            f"Nothing changed: recomputed now, {period.label} gives exactly the figures of "
+            f"version {previous.version}, so there is nothing to correct."
+        )
+    version = 1 if previous is None else previous.version + 1
+    release = StatisticsRelease(
+        release_id=f"{period.label}-v{version}",
+        period=period.label,
+        period_kind=period.kind,
+        version=version,
+        supersedes_id=None if previous is None else previous.id,
+        note=note,
+        published_on=today,
+        published_at=utcnow(),
+        published_by_id=officer.id,
+        content=canonical_json(content).decode("utf-8"),
+        sha256=sha256,
+        inputs_sha256=inputs.sha256,
+        budget_year=period.budget_year,
+        epsilon=computed.epsilon,
+    )
+    session.add(release)
+    session.flush()
+    record(
+        session,
+        actor_for(officer),
+        "statistics.release_corrected" if previous else "statistics.release_published",
+        details={
+            "release": release.release_id,
+            "period": period.label,
+            "version": version,
+            "sha256": sha256,
+            "epsilon": computed.epsilon,
+        },
+    )
+    return release
