@@ -70,6 +70,8 @@ def check_password_strength(password: str) -> None:
 
 
 def find_by_email(session: Session, email: str) -> StaffUser | None:
+    if "\x00" in email:  # no address holds one, and PostgreSQL refuses NUL in text
+        return None
     return session.execute(
         select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower())
     ).scalar_one_or_none()

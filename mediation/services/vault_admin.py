@@ -13,7 +13,7 @@ from mediation.domain.permissions import CASE_OFFICER, MEDIATOR
 from mediation.models.cases import Case, CaseDocument, CaseMessage, SealedKey
 from mediation.models.staff import StaffUser
 from mediation.models.statistics import StatisticsKey, StatisticsKeyGrant
-from mediation.services import accounts, case_keys, keyring, settings
+from mediation.services import accounts, case_keys, casework_keys, keyring, settings
 from mediation.services.accounts import NewAccount
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import (
@@ -178,6 +178,7 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
                 new_case,
                 field_context(case, f"document:{document.id}:content"),
             )
+        casework_keys.reseal_case(session, case, old_case, new_case)
         old_grants = list(case.grants)
         case.grants.clear()
         session.flush()
@@ -226,6 +227,7 @@ def purge_expired(session: Session, today: date | None = None) -> list[str]:
             select(CaseDocument).where(CaseDocument.case_id == case.id)
         ).scalars():
             document.name = document.content = None
+        casework_keys.forget_case(session, case)
         case.keys_destroyed_on = today
         record(
             session,

@@ -25,6 +25,7 @@ STAFF_LINKS: tuple[tuple[str, str, Permission], ...] = (
     ("Statistics", "analyst.dashboard", Permission.VIEW_STATISTICS_DASHBOARD),
     ("Users", "admin.users", Permission.MANAGE_USERS),
     ("Bodies", "admin.bodies", Permission.MANAGE_BODIES),
+    ("Panel", "admin.panel_list", Permission.MANAGE_PANEL),
     ("Settings", "admin.settings", Permission.MANAGE_SETTINGS),
     ("Audit log", "admin.audit_log", Permission.VIEW_AUDIT_LOG),
 )
@@ -33,7 +34,9 @@ STAFF_LINKS: tuple[tuple[str, str, Permission], ...] = (
 def nav_for(role: str | None) -> list[NavItem]:
     if role is None:
         return [
-            NavItem("Make a complaint", url_for("public.index")),
+            NavItem("Make a complaint", url_for("complainant.step", step="openness")),
+            NavItem("Sign in to your complaint", url_for("complainant.sign_in")),
+            NavItem("Statistics", url_for("statistics.index")),
             NavItem("Staff sign in", url_for("auth.sign_in")),
         ]
     return [

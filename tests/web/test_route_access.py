@@ -44,8 +44,16 @@ def seed_world(app: Flask, make_staff: StaffFactory, user: StaffLogin) -> dict[s
         request = identity_access.request_identity(
             db.session, mediator, filed.case, "Needed to arrange the joint session"
         )
+        # Casework: the public body's staff see the case once a statement is approved.
+        from tests.casework.seeding import share_with_the_body
+
+        share_with_the_body(filed, officer)
         db.session.commit()
-        return {"reference": filed.reference, "request_id": str(request.id)}
+        return {
+            "reference": filed.reference,
+            "request_id": str(request.id),
+            "mediator_id": str(mediator.id),
+        }
 
 
 def staff_rules(app: Flask) -> list[tuple[str, str, Permission | str]]:
