@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app mediation
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest install instance bench clean
+.PHONY: run test lint typecheck pytest install instance bench clean browser-deps bandit audit load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,33 @@ lint: install
 typecheck: install
 	$(BIN)/mypy mediation
 
-pytest: install
+# The browser suite drives Debian's Chromium (Playwright's own browser download does not
+# work here) and checks every page with axe-core, fetched from npm into .cache/axe.
+browser-deps: install
+	@if [ ! -x /usr/bin/chromium ]; then apt-get update && apt-get install -y chromium; fi
+	$(BIN)/python -m tests.browser.axe
+
+pytest: install browser-deps
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+# Medium and high findings fail; the low ones are asserts that narrow types for mypy and
+# names of settings mistaken for passwords (ruff's S rules cover the rest in lint).
+bandit: install
+	$(BIN)/bandit -q -r mediation --severity-level medium
+	@echo "bandit: no medium or high severity finding in mediation/"
+
+# Fails on a known vulnerability; says so plainly when no vulnerability service answers.
+audit: install
+	$(BIN)/python -m tests.dependency_audit
+
+test: lint typecheck bandit audit pytest
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# A scripted mix of traffic against gunicorn on PostgreSQL (not part of make test).
+load: install
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

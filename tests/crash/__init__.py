@@ -1,0 +1,1 @@
+"""Crash safety: complaints filed through gunicorn while its workers are killed."""

@@ -1,0 +1,1 @@
+"""Fuzzing: schemathesis against the API's OpenAPI document, hypothesis over the forms."""
