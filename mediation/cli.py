@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from mediation.commands.officer_sign_in import sign_in_case_officer
 from mediation.extensions import database, db
 from mediation.models.staff import StaffUser
 from mediation.services import (
@@ -19,12 +20,11 @@ from mediation.services import (
     demo,
     demo_cases,
     demo_statistics,
-    keyring,
     vault_admin,
 )
 from mediation.services.audit import Actor
 from mediation.services.errors import ServiceError
-from mediation.vault import SUITES, KeyPair, VaultError
+from mediation.vault import SUITES, VaultError
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 bodies_cli = AppGroup("bodies", help="Manage the list of respondent bodies.")
@@ -149,21 +149,6 @@ def verify_audit() -> None:
     sys.exit(1)
 
 
-def _officer_session(email: str) -> tuple[StaffUser, KeyPair]:
-    """Sign a case officer in on the command line: their key is needed to re-seal."""
-    password = click.prompt(f"Password for {email}", hide_input=True)
-    try:
-        user = accounts.authenticate(database(), email, password)
-        keypair = keyring.unlock(database(), user, password)
-    except (ServiceError, VaultError) as exc:
-        _fail(str(exc))
-        raise AssertionError from exc  # unreachable: _fail exits
-    if keypair is None or user.role != "case_officer":
-        _fail("That account is not a case officer with a key.")
-        raise AssertionError
-    return user, keypair
-
-
 @vault_cli.command("init")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
@@ -187,7 +172,7 @@ def vault_init(email: str, name: str) -> None:
 @click.argument("user_email")
 def vault_reseal_user(officer_email: str, user_email: str) -> None:
     """Give a user their case keys again after a lost password, or a new custodian all keys."""
-    officer, keypair = _officer_session(officer_email)
+    officer, keypair = sign_in_case_officer(officer_email)
     user = accounts.find_by_email(database(), user_email)
     if user is None:
         _fail("There is no user with that email address.")
@@ -207,7 +192,7 @@ def vault_reseal_user(officer_email: str, user_email: str) -> None:
 @click.option("--suite", default=None, help="x25519 or mlkem768-x25519 (default: the setting).")
 def vault_rotate(officer_email: str, suite: str | None) -> None:
     """New key pairs for every live case; every sealed field and key re-sealed."""
-    officer, keypair = _officer_session(officer_email)
+    officer, keypair = sign_in_case_officer(officer_email)
     chosen = suite or str(current_app.config["VAULT_SUITE"])
     if chosen not in SUITES:
         _fail(f"Unknown suite {chosen}; choose one of {', '.join(SUITES)}.")

@@ -5,11 +5,11 @@ prompted) and calls the same services as the browser; nothing here prints case c
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
 
+from mediation.commands.officer_sign_in import fail, sign_in_case_officer
 from mediation.domain import workflow
 from mediation.domain.permissions import CASE_OFFICER
 from mediation.extensions import database, db
@@ -20,7 +20,6 @@ from mediation.services import (
     case_access,
     case_clocks,
     case_queue,
-    keyring,
     notifications,
     outcomes,
     respondents,
@@ -29,7 +28,6 @@ from mediation.services import (
 )
 from mediation.services.errors import ServiceError
 from mediation.services.workflow import perform
-from mediation.vault import KeyPair, VaultError
 
 group = AppGroup("cases", help="Casework from the command line.")
 
@@ -38,29 +36,11 @@ officer_option = click.option(
 )
 
 
-def _fail(message: str) -> NoReturn:
-    db.session.rollback()
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
-
-
-def _sign_in(email: str) -> tuple[StaffUser, KeyPair]:
-    password = click.prompt(f"Password for {email}", hide_input=True)
-    try:
-        user = accounts.authenticate(database(), email, password)
-        key = keyring.unlock(database(), user, password)
-    except (ServiceError, VaultError) as exc:
-        _fail(str(exc))
-    if key is None or user.role != CASE_OFFICER:
-        _fail("That account is not a case officer with a key.")
-    return user, key
-
-
 def _case(user: StaffUser, reference: str) -> Case:
     try:
         return case_access.officer_case_metadata(database(), user, reference)
     except ServiceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @group.command("queue")
@@ -79,7 +59,7 @@ def queue(
     region: str | None,
 ) -> None:
     """List the queue, urgent and overdue first (tab-separated)."""
-    _sign_in(officer_email)
+    sign_in_case_officer(officer_email)
     result = case_queue.build_queue(
         database(), case_queue.QueueFilters(view, state, category, body_type, region)
     )
@@ -105,7 +85,7 @@ def queue(
 @click.option("--fail-if-any", is_flag=True, help="Exit with status 2 when a case is overdue.")
 def overdue(officer_email: str, fail_if_any: bool) -> None:
     """Cases past a service standard, late papers, and funding checks that are due."""
-    _sign_in(officer_email)
+    sign_in_case_officer(officer_email)
     result = case_queue.build_queue(database(), case_queue.QueueFilters())
     late = [r for r in result.rows if r.overdue or r.funding_checks_due]
     for row in late:
@@ -126,7 +106,7 @@ def overdue(officer_email: str, fail_if_any: bool) -> None:
 @click.argument("reference")
 def show(officer_email: str, reference: str) -> None:
     """A case's state, clocks and the actions open to a case officer (no content)."""
-    user, _ = _sign_in(officer_email)
+    user, _ = sign_in_case_officer(officer_email)
     case = _case(user, reference)
     click.echo(f"{case.reference}: {workflow.state_label(case.state)} ({case.openness})")
     rows = case_clocks.clock_rows(database(), case)
@@ -151,7 +131,7 @@ def triage_command(
     language: str | None,
 ) -> None:
     """Record the breach categories and confirm the public body."""
-    user, _ = _sign_in(officer_email)
+    user, _ = sign_in_case_officer(officer_email)
     case = _case(user, reference)
     try:
         triage.record_triage(
@@ -163,7 +143,7 @@ def triage_command(
             language=language,
         )
     except ServiceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     db.session.commit()
     click.echo(f"{case.reference}: assessment saved.")
 
@@ -173,12 +153,12 @@ def triage_command(
 @click.argument("reference")
 def route(officer_email: str, reference: str) -> None:
     """The panel ranked for a case, with reasons; and who is left out and why."""
-    user, key = _sign_in(officer_email)
+    user, key = sign_in_case_officer(officer_email)
     case = _case(user, reference)
     try:
         ranking = routing.rank_for_case(database(), user, key, case)
     except ServiceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     db.session.commit()
     for p in ranking.proposals:
         click.echo(f"{p.user_id}\t{p.name}\t{p.score}\t{'; '.join(p.reasons)}")
@@ -208,7 +188,7 @@ def act(
     summary: str,
 ) -> None:
     """Perform a case officer's workflow action, exactly as the case page does."""
-    user, key = _sign_in(officer_email)
+    user, key = sign_in_case_officer(officer_email)
     case = _case(user, reference)
     session = database()
     try:
@@ -241,7 +221,7 @@ def act(
                 session, case, action, accounts.actor_for(user), role=CASE_OFFICER, fields=fields
             )
     except ServiceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     db.session.commit()
     click.echo(f"{case.reference}: now {workflow.state_label(case.state).lower()}.")
 
@@ -260,7 +240,7 @@ def outcome(
     sought: tuple[str, ...],
 ) -> None:
     """Record the standardised outcome."""
-    user, _ = _sign_in(officer_email)
+    user, _ = sign_in_case_officer(officer_email)
     case = _case(user, reference)
     parsed = []
     for item in remedies:
@@ -271,7 +251,7 @@ def outcome(
             database(), user, case, result=result, remedies=parsed, sought=list(sought)
         )
     except ServiceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     db.session.commit()
     click.echo(f"{case.reference}: outcome recorded.")
 
@@ -283,14 +263,14 @@ def outcome(
 @click.option("--name", required=True)
 def invite(officer_email: str, reference: str, email: str, name: str) -> None:
     """Invite someone from the case's public body; prints their single-use set-up path."""
-    user, _ = _sign_in(officer_email)
+    user, _ = sign_in_case_officer(officer_email)
     case = _case(user, reference)
     try:
         created = respondents.invite(
             database(), user, email=email, name=name, body_id=case.respondent_body_id
         )
     except ServiceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     db.session.commit()
     click.echo(f"Invited {created.user.email}. Set-up path (single use, 7 days):")
     click.echo(f"  /set-up/{created.setup_token}")
@@ -305,9 +285,9 @@ def invite(officer_email: str, reference: str, email: str, name: str) -> None:
 )
 def send_mail(officer_email: str | None) -> None:
     """Deliver the email outbox (run from cron). Without --officer, staff emails only."""
-    key = _sign_in(officer_email)[1] if officer_email else None
+    key = sign_in_case_officer(officer_email)[1] if officer_email else None
     if not notifications.mail_configured():
-        _fail("MAIL_SERVER is not set.")
+        fail("MAIL_SERVER is not set.")
     report = notifications.deliver_pending(database(), officer_key=key)
     db.session.commit()
     click.echo(

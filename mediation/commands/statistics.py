@@ -9,9 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from mediation.commands.officer_sign_in import sign_in_case_officer
 from mediation.extensions import database, db
-from mediation.models.staff import StaffUser
-from mediation.services import accounts, keyring
 from mediation.services.errors import ServiceError
 from mediation.services.statistics_open_data import all_releases
 from mediation.services.statistics_releases import (
@@ -20,7 +19,7 @@ from mediation.services.statistics_releases import (
     budget_spent,
     publish_release,
 )
-from mediation.vault import KeyPair, VaultError
+from mediation.vault import VaultError
 
 group = AppGroup("stats", help="Statistics releases.")
 
@@ -37,25 +36,13 @@ def privacy_settings(epsilon: float | None) -> PrivacySettings:
     return PrivacySettings(None if chosen is None else float(chosen), budget)
 
 
-def _officer(email: str) -> tuple[StaffUser, KeyPair]:
-    """Sign a case officer in: a release is computed with their key to the statistics key."""
-    password = click.prompt(f"Password for {email}", hide_input=True)
-    try:
-        user = accounts.authenticate(database(), email, password)
-        keypair = keyring.unlock(database(), user, password)
-    except (ServiceError, VaultError) as exc:
-        _fail(str(exc))
-        raise AssertionError from exc  # unreachable: _fail exits
-    if keypair is None or user.role != "case_officer":
-        _fail("Only a case officer (a custodian of the statistics key) can publish statistics.")
-        raise AssertionError
-    return user, keypair
-
-
 def _publish(
     period: str, officer_email: str, epsilon: float | None, note: str | None, correction: bool
 ) -> None:
-    officer, keypair = _officer(officer_email)
+    officer, keypair = sign_in_case_officer(
+        officer_email,
+        "Only a case officer (a custodian of the statistics key) can publish statistics.",
+    )
     bars: list[Any] = []
 
     def start(total: int) -> None:
