@@ -1,4 +1,4 @@
-"""Complaints from the command line: file one from a JSON file, purge expired drafts."""
+"""Complaints from the command line: file one from a JSON file, purge what has expired."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 from mediation.extensions import database, db
 from mediation.models.time import utcnow
-from mediation.services import complainant_sessions, drafts, intake
+from mediation.services import complainant_sessions, drafts, intake, intake_idempotency
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import IntakeInvalid
 
@@ -52,9 +52,13 @@ def file_complaint(json_file: Path) -> None:
 
 @group.command("purge")
 def purge() -> None:
-    """Delete expired drafts, idle complainant sessions and old sign-in failures."""
+    """Delete expired drafts, idle complainant sessions, old sign-in failures and API keys."""
     now = utcnow()
     removed = drafts.purge_expired(database(), now)
     sessions = complainant_sessions.purge_expired(database(), now)
+    keys = intake_idempotency.purge_expired(database(), now)
     db.session.commit()
-    click.echo(f"Deleted {removed} expired drafts and {sessions} idle complainant sessions.")
+    click.echo(
+        f"Deleted {removed} expired drafts, {sessions} idle complainant sessions "
+        f"and {keys} expired API idempotency keys."
+    )

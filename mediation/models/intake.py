@@ -1,4 +1,4 @@
-"""Complaint intake: drafts kept sealed between pages, breaches, complainant sessions."""
+"""Complaint intake: sealed drafts, breaches, complainant sessions, API idempotency keys."""
 
 from __future__ import annotations
 
@@ -94,3 +94,25 @@ class SignInFailure(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), index=True)
     failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ApiIdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
+    """An `Idempotency-Key` the JSON API has filed a complaint under, for 24 hours.
+
+    Only keyed hashes are kept: of the key (to find it again) and of the key with the
+    request body (to tell a retry from a different complaint). Neither the key, the body
+    nor the passphrase is stored, so a repeat can be told the reference but never the
+    passphrase, and the database with the secret key cannot confirm a guessed body
+    without the idempotency key itself.
+    """
+
+    __tablename__ = "api_idempotency_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # Set in the same transaction as the claim; a deleted case takes its key with it.
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -27,7 +27,9 @@ from mediation.services.intake_rules import Upload, check_document, clean_file_n
 from mediation.vault import KeyPair, open_sealed
 
 COMPLAINANT = workflow.COMPLAINANT
-# Documents the complainant can open in the portal: their own and the service's.
+# Documents the complainant can open in the portal: their own and the service's. Not the
+# public body's: it sends them to the service (papers may be for the mediator only), and
+# staff decide what to pass on.
 SHARED_UPLOADERS = frozenset({"complainant", "case_officer", "mediator"})
 # Decisions on whether we take a case on: the triage clock stops at the first of these.
 TRIAGE_DECISIONS = frozenset({"decline", "start_informal", "offer_mediation", "refer"})

@@ -26,6 +26,7 @@ from mediation.services.errors import ServiceError
 from mediation.vault import CustodyExpired, CustodyInvalid, VaultError
 from mediation.web.access import SignInAgain
 from mediation.web.navigation import nav_for
+from mediation.web.typed_text import paragraphs
 
 ERROR_TEXT: dict[int, tuple[str, str]] = {
     400: (
@@ -87,6 +88,9 @@ def register_web(app: Flask) -> None:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+
+    # Messages keep their line breaks: escaped first, then <p> and <br> (typed_text.py).
+    app.add_template_filter(paragraphs)
 
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Sign in to continue."

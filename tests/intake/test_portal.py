@@ -12,10 +12,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from mediation.extensions import db
-from mediation.models.cases import Case, CaseEvent, CaseMessage
+from mediation.models.cases import Case, CaseDocument, CaseEvent, CaseMessage
+from mediation.models.staff import StaffUser
 from mediation.services import complaints, workflow
+from mediation.services.accounts import actor_for
 from mediation.services.audit import Actor
+from mediation.services.intake import attach_document
+from mediation.services.intake_rules import Upload
+from mediation.web.typed_text import paragraphs
 from tests import seeded
+from tests.conftest import AuthActions, StaffLogin
 from tests.intake.conftest import Clock, Receipt
 
 
@@ -231,3 +237,79 @@ def test_signing_out_forgets_the_key(
     assert client.get("/my-complaint/").status_code == 302
     with app.app_context():
         assert db.session.execute(select(ComplainantSession)).first() is None
+
+
+TYPED = "Dear mediator,\r\nthe grant letter came late.\n\n\nWe said <b>no</b> & asked why.\n  "
+
+
+def test_paragraphs_escape_every_line_before_adding_breaks() -> None:
+    shown = str(paragraphs(TYPED))
+    assert shown == (
+        '<p class="body">Dear mediator,<br>\nthe grant letter came late.</p>\n'
+        '<p class="body">We said &lt;b&gt;no&lt;/b&gt; &amp; asked why.</p>'
+    )
+    assert str(paragraphs("line\u2028next")) == '<p class="body">line<br>\nnext</p>'
+    assert str(paragraphs("  \n\n ")) == "" and str(paragraphs(None)) == ""
+    assert "<script>" not in str(paragraphs("<script>alert(1)</script>"))
+
+
+def test_messages_keep_their_line_breaks_for_the_complainant_and_for_staff(
+    app: Flask,
+    client: FlaskClient,
+    journey: Callable[..., Receipt],
+    officer: StaffLogin,
+) -> None:
+    receipt = journey("confidential")
+    signed_in(client, receipt)
+    assert client.post("/my-complaint/messages", data={"text": TYPED}).status_code == 302
+    with app.app_context():
+        staff = db.session.get(StaffUser, officer.id)
+        assert staff is not None
+        reply = "Thank you.\nWe will write to the council.\n\nA case officer"
+        complaints.add_message(db.session, the_case(app), actor_for(staff), reply)
+        db.session.commit()
+    expected = (
+        '<p class="body">Dear mediator,<br>\nthe grant letter came late.</p>\n'
+        '<p class="body">We said &lt;b&gt;no&lt;/b&gt; &amp; asked why.</p>'
+    )
+    page = client.get("/my-complaint/").text
+    assert expected in page
+    assert "Thank you.<br>\nWe will write to the council.</p>" in page
+    assert "<b>no</b>" not in page
+
+    staff_client = app.test_client()
+    AuthActions(staff_client).sign_in(officer)
+    case_page = staff_client.get(f"/casework/cases/{receipt.reference}")
+    assert case_page.status_code == 200
+    assert expected in case_page.text
+    assert "<b>no</b>" not in case_page.text
+
+
+def test_the_services_documents_reach_the_complainant_but_the_public_bodys_stay_with_it(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    """A public body sends its papers to the service ("Send a document to the service"),
+    which may keep them for the mediator only; staff pass on what they choose."""
+    receipt = journey("confidential")
+    with app.app_context():
+        case = the_case(app)
+        attach_document(
+            db.session, case, Upload("timetable.txt", b"joint meeting"), uploaded_by="mediator"
+        )
+        attach_document(
+            db.session, case, Upload("council-notes.txt", b"internal"), uploaded_by="respondent"
+        )
+        db.session.commit()
+        ids = {
+            d.uploaded_by: d.id
+            for d in db.session.execute(select(CaseDocument)).scalars()
+            if d.uploaded_by != "complainant"
+        }
+    signed_in(client, receipt)
+    page = client.get("/my-complaint/").text
+    assert "timetable.txt" in page and "council-notes.txt" not in page
+    shared = client.get(f"/my-complaint/documents/{ids['mediator']}")
+    assert shared.status_code == 200 and shared.data == b"joint meeting"
+    kept = client.get(f"/my-complaint/documents/{ids['respondent']}")
+    assert kept.status_code == 404 and "There is no such document" in kept.text
+    assert b"internal" not in kept.data

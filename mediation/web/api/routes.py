@@ -11,7 +11,8 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
 from mediation.extensions import csrf, database, db, limiter
-from mediation.services import intake
+from mediation.models.time import utcnow
+from mediation.services import intake_idempotency
 from mediation.services.errors import InvalidInput, ServiceError
 from mediation.services.intake_rules import IntakeInvalid
 from mediation.web.access import public
@@ -25,8 +26,10 @@ def _api_limit() -> str:
     return str(current_app.config.get("API_RATE_LIMIT", "10 per hour;30 per day"))
 
 
-def _problem(status: int, title: str, errors: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"status": status, "title": title}
+def _problem(
+    status: int, title: str, errors: dict[str, str] | None = None, **extra: str
+) -> Response:
+    body: dict[str, Any] = {"status": status, "title": title, **extra}
     if errors is not None:
         body["errors"] = errors
     response = jsonify(body)
@@ -40,38 +43,80 @@ def _problem(status: int, title: str, errors: dict[str, str] | None = None) -> R
 @public
 def file_complaint() -> Response:
     """File a complaint; the reference and passphrase are in this response and nowhere else."""
-    data = request.get_json(silent=True)
+    # Taken as sent (a server joins repeated headers into one value, the same on a retry).
+    key = request.headers.get(intake_idempotency.HEADER)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        return _problem(400, "The JSON is nested too deeply to be a complaint.")
     if data is None:
         return _problem(
             415 if not request.is_json else 400,
             "Send the complaint as a JSON object with Content-Type: application/json.",
         )
+    max_bytes = int(current_app.config["MAX_DOCUMENT_BYTES"])
     try:
-        complaint = intake.complaint_from_json(
-            data, max_document_bytes=int(current_app.config["MAX_DOCUMENT_BYTES"])
+        outcome = intake_idempotency.file_from_api(
+            database(),
+            data,
+            key,
+            max_document_bytes=max_bytes,
+            now=utcnow(),
         )
-        filed = intake.submit_complaint(database(), complaint, channel="api")
     except IntakeInvalid as exc:
         db.session.rollback()
         return _problem(422, "The complaint is not complete or not valid.", exc.errors)
+    except intake_idempotency.IdempotencyKeyInvalid as exc:
+        db.session.rollback()
+        return _problem(400, str(exc), {intake_idempotency.HEADER: str(exc)})
+    except intake_idempotency.IdempotencyKeyReused as exc:
+        db.session.rollback()
+        return _problem(422, str(exc), {intake_idempotency.HEADER: str(exc)})
+    except intake_idempotency.IdempotencyKeyBusy as exc:
+        db.session.rollback()
+        response = _problem(409, str(exc))
+        response.headers["Retry-After"] = "5"
+        return response
     except InvalidInput as exc:
         db.session.rollback()
         return _problem(422, "The complaint is not complete or not valid.", {"": str(exc)})
     except ServiceError as exc:
         db.session.rollback()
         return _problem(503, str(exc))
+    if isinstance(outcome, intake_idempotency.AlreadyFiled):
+        db.session.commit()  # an expired key found on the way may have been forgotten
+        return _already_filed(outcome)
     db.session.commit()
     response = jsonify(
         {
-            "reference": filed.reference,
-            "passphrase": filed.passphrase,
-            "status": filed.case.state,
-            "submitted_on": filed.case.submitted_on.isoformat(),
+            "reference": outcome.reference,
+            "passphrase": outcome.passphrase,
+            "status": outcome.case.state,
+            "submitted_on": outcome.case.submitted_on.isoformat(),
             "sign_in_url": url_for("complainant.sign_in", _external=True),
         }
     )
     response.status_code = 201
     return response
+
+
+def _already_filed(earlier: intake_idempotency.AlreadyFiled) -> Response:
+    """A repeat of a request that filed a complaint: where it is, but never its passphrase."""
+    return _problem(
+        409,
+        "This complaint was filed already, by an earlier request with the same "
+        "Idempotency-Key. Nothing new was filed.",
+        detail=(
+            f"It was filed as {earlier.reference}. Its passphrase was given only in the "
+            "answer to that first request and is not shown again, by design: give the "
+            "complainant the passphrase from that answer. Nobody can recover a lost "
+            "passphrase; the complainant can then file a new complaint saying it repeats "
+            "this one."
+        ),
+        reference=earlier.reference,
+        submitted_on=earlier.submitted_on.isoformat(),
+        sign_in_url=url_for("complainant.sign_in", _external=True),
+    )
 
 
 @cache
