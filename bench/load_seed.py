@@ -71,7 +71,7 @@ def prepare_database(database_url: str, instance: Path) -> None:
 
 
 def _create_accounts(app: Any, body_id: int, roles: dict[str, int]) -> list[Account]:
-    from mediation.services import accounts
+    from mediation.services import accounts, keyring
     from mediation.services.audit import Actor
 
     made: list[Account] = []
@@ -88,6 +88,8 @@ def _create_accounts(app: Any, body_id: int, roles: dict[str, int]) -> list[Acco
                     respondent_body_id=body_id if role == "respondent" else None,
                     password=PASSWORD,
                 )
+                if role == "case_officer":
+                    keyring.admit_as_custodian(db.session, created.user, by=None)
                 secret = pyotp.random_base32()
                 created.user.totp_secret = secret
                 made.append(Account(email, role, secret))

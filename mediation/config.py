@@ -12,7 +12,8 @@ class Defaults:
 
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a database error in a log never carries the values sent with it.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     DEMO_MODE = False
     REDIS_URL: str | None = None
 
@@ -65,6 +66,8 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "VAULT_SUITE": "VAULT_SUITE",
     "RETENTION_MONTHS": "RETENTION_MONTHS",
     "TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "STATISTICS_DP_EPSILON": "STATISTICS_DP_EPSILON",
+    "STATISTICS_DP_BUDGET": "STATISTICS_DP_BUDGET",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -79,6 +82,8 @@ def environment_settings(environ: dict[str, str] | None = None) -> dict[str, Any
             value: Any = environ[variable]
             if key in {"MAIL_PORT", "RETENTION_MONTHS", "TRUSTED_PROXIES"}:
                 value = int(value)
+            if key in {"STATISTICS_DP_EPSILON", "STATISTICS_DP_BUDGET"}:
+                value = float(value)
             settings[key] = value
     if "DEMO_MODE" in environ:
         settings["DEMO_MODE"] = environ["DEMO_MODE"].strip().lower() in TRUE_WORDS

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from mediation import create_app
 from mediation.extensions import db
 from mediation.models.staff import StaffUser
-from mediation.services import accounts
+from mediation.services import accounts, keyring
 from mediation.services.audit import Actor
 from mediation.vault import use_fast_parameters_for_tests
 from tests import log_guard
@@ -173,6 +173,8 @@ class StaffFactory:
                 password=TEST_PASSWORD,
                 is_demo=extra.pop("is_demo", False),
             )
+            if role == "case_officer" and extra.pop("custodian", True):
+                keyring.admit_as_custodian(db.session, created.user, by=None)
             secret = pyotp.random_base32()
             created.user.totp_secret = secret
             db.session.commit()

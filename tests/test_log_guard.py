@@ -33,3 +33,18 @@ def test_the_log_guard_knows_generated_passphrases(app, make_staff) -> None:  # 
             respondent_body_id=None,
         )
     assert filed.passphrase in log_guard.GENERATED_PASSPHRASES
+
+
+def test_a_database_error_does_not_carry_the_values_sent(app) -> None:  # type: ignore[no-untyped-def]
+    """An error that reaches a log names the statement, never the values bound to it."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from mediation.extensions import db
+
+    secret = seeded.IDENTITY["contact_name"]
+    with app.app_context(), pytest.raises(DBAPIError) as caught:
+        db.session.execute(text("SELECT * FROM no_such_table WHERE name = :n"), {"n": secret})
+    assert secret not in str(caught.value)
+    assert "hidden due to hide_parameters" in str(caught.value)

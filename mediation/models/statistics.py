@@ -71,12 +71,33 @@ class StatisticsSymmetricKey(db.Model):  # type: ignore[name-defined,misc]
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class OrganisationDigestKey(db.Model):  # type: ignore[name-defined,misc]
+    """The key of the organisation-name digests: 32 random bytes made once and kept for
+    good, sealed (HPKE) to the live statistics public key only.
+
+    Key rotation re-seals it to the new statistics key in place (no copy stays under the
+    retired one) and never replaces it, so every digest made before a rotation still
+    matches after it (see mediation/services/organisation_pseudonyms.py).
+    """
+
+    __tablename__ = "organisation_digest_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # The statistics key the envelope is sealed to. Unique, so two case officers linking
+    # the service's first organisation at the same moment cannot make two digest keys.
+    statistics_key_id: Mapped[int] = mapped_column(ForeignKey("statistics_keys.id"), unique=True)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class OrganisationPseudonym(db.Model):  # type: ignore[name-defined,misc]
     """A random pseudonym that links the cases of one complainant organisation.
 
-    The organisation's name is never stored: only a keyed hash of it, under a key derived
-    from the symmetric statistics key, so the database alone cannot test a name. Which
-    cases carry the pseudonym is inside their sealed statistical records.
+    The organisation's name is never stored: only a keyed hash of it, under the
+    organisation digest key (`digest_key_id`), which only a custodian can open, so the
+    database alone cannot test a name. Which cases carry the pseudonym is inside their
+    sealed statistical records.
     """
 
     __tablename__ = "organisation_pseudonyms"

@@ -27,6 +27,11 @@ class StaffKey(db.Model):  # type: ignore[name-defined,misc]
     wrapped_by_recovery: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A case officer's key holds new cases only once it is admitted as a custodian's: by the
+    # key ceremony (the first), or by an existing custodian. Whoever can create accounts
+    # (the admin, the server's operator) therefore cannot make themselves a custodian.
+    admitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    admitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
 
 class KeyCustody(db.Model):  # type: ignore[name-defined,misc]

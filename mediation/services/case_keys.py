@@ -66,7 +66,11 @@ class Holder:
 
 
 def custodians(session: Session) -> list[tuple[StaffUser, StaffKey]]:
-    """Active case officers with a live key: they hold every case and identity key."""
+    """Active case officers with a live, admitted key: they hold every case and identity key.
+
+    A key is admitted by the key ceremony or by an existing custodian
+    (`vault_admin.reseal_for_user`), never merely by creating a case officer's account.
+    """
     rows = session.execute(
         select(StaffUser, StaffKey)
         .join(StaffKey, StaffKey.user_id == StaffUser.id)
@@ -74,6 +78,7 @@ def custodians(session: Session) -> list[tuple[StaffUser, StaffKey]]:
             StaffUser.role == CASE_OFFICER,
             StaffUser.active.is_(True),
             StaffKey.retired_at.is_(None),
+            StaffKey.admitted_at.is_not(None),
         )
         .order_by(StaffUser.id)
     ).all()

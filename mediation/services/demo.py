@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from mediation.models.bodies import RespondentBody
 from mediation.models.panel import MediatorProfile
 from mediation.models.staff import StaffUser
-from mediation.services import accounts, bodies
-from mediation.services.audit import Actor
+from mediation.services import accounts, bodies, keyring
+from mediation.services.audit import Actor, record
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def load_demo(session: Session) -> str:
             body_id = session.execute(
                 select(RespondentBody.id).where(RespondentBody.name == account.body)
             ).scalar_one()
-        accounts.create_staff_user(
+        created = accounts.create_staff_user(
             session,
             actor,
             email=account.email,
@@ -129,6 +129,15 @@ def load_demo(session: Session) -> str:
             password=account.password,
             is_demo=True,
         )
+        if account.role == "case_officer":
+            # Demo data stands in for the key ceremony: its case officers are custodians.
+            keyring.admit_as_custodian(session, created.user, by=None)
+            record(
+                session,
+                actor,
+                "vault.custodian_admitted",
+                details={"user_id": created.user.id, "by": "demo data"},
+            )
         made += 1
     panel_data = json.loads(packaged_text("demo_panel.json"))
     panel = panel_data["mediators"] if isinstance(panel_data, dict) else panel_data

@@ -87,6 +87,19 @@ def _key_record(user: StaffUser, keypair: KeyPair, password: str, recovery: str)
     )
 
 
+def admit_as_custodian(session: Session, user: StaffUser, *, by: StaffUser | None) -> bool:
+    """Admit a case officer's current key as a custodian's (by another custodian, or None for
+    the key ceremony and demo data). Returns False if it already was. Caller audits."""
+    record = active_key(session, user.id)
+    if record is None:
+        raise CustodyInvalid("This account has no key yet: they must set their password first.")
+    if record.admitted_at is not None:
+        return False
+    record.admitted_at = utcnow()
+    record.admitted_by_id = by.id if by is not None else None
+    return True
+
+
 def unlock(session: Session, user: StaffUser, password: str) -> KeyPair | None:
     """Open the user's private key with their password (None if they have no key yet)."""
     record = active_key(session, user.id)

@@ -39,6 +39,7 @@ def init_ceremony(session: Session, *, email: str, name: str, password: str) -> 
         role=CASE_OFFICER,
         password=password,
     )
+    keyring.admit_as_custodian(session, created.user, by=None)
     record(
         session,
         Actor.system("vault init"),
@@ -74,6 +75,14 @@ def reseal_for_user(
     if officer.role != CASE_OFFICER or officer.id == user.id:
         raise NotAllowed("Another case officer (a custodian) must do this.")
     holder = case_keys.staff_holder(session, user)
+    if user.role == CASE_OFFICER and keyring.admit_as_custodian(session, user, by=officer):
+        _grant_statistics_key(session, officer_key, user)
+        record(
+            session,
+            accounts.actor_for(officer),
+            "vault.custodian_admitted",
+            details={"user_id": user.id, "key_id": holder.public_key.key_id},
+        )
     cases = grants = 0
     for case in _live_cases(session):
         kinds: list[str] = []
@@ -144,7 +153,14 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
     """New case and identity key pairs for every live case; every sealed field re-sealed.
 
     Each holder gets the new keys sealed to their current key. Returns the number of cases.
+    The statistics keys are rotated too (first, so an officer who does not hold them is
+    refused before anything changes).
     """
+    from mediation.services import statistical_records
+
+    # Statistics: new statistics key pair and symmetric key; every statistical record and
+    # the organisation digest key re-sealed to them, so no pseudonym link is lost.
+    records = statistical_records.rotate_statistics_keys(session, officer_key, suite)
     count = 0
     for case in _live_cases(session):
         old_case = case_keys.open_grant(case, CASE_KEY, officer_key)
@@ -196,7 +212,7 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
         session,
         accounts.actor_for(officer),
         "vault.rotated",
-        details={"cases": count, "suite": suite},
+        details={"cases": count, "statistical_records": records, "suite": suite},
     )
     return count
 
@@ -242,10 +258,12 @@ def purge_expired(session: Session, today: date | None = None) -> list[str]:
 
 @dataclass(frozen=True)
 class MissingKeys:
-    """A colleague whose current key does not yet open some of the cases they should hold."""
+    """A colleague whose current key does not yet open some of the cases they should hold,
+    or a case officer whose key no custodian has admitted yet."""
 
     user: StaffUser
     cases: int
+    admitted: bool = True
 
 
 def users_missing_keys(session: Session) -> list[MissingKeys]:
@@ -270,6 +288,7 @@ def users_missing_keys(session: Session) -> list[MissingKeys]:
         missing = session.execute(
             select(func.count()).select_from(should.where(Case.id.not_in(held)).subquery())
         ).scalar_one()
-        if missing:
-            result.append(MissingKeys(user, int(missing)))
+        admitted = user.role != CASE_OFFICER or key.admitted_at is not None
+        if missing or not admitted:
+            result.append(MissingKeys(user, int(missing), admitted))
     return result

@@ -6,8 +6,8 @@ Create Date: 2026-11-25 00:50:00
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005_statistics"
 down_revision = "0004_casework"
@@ -78,6 +78,24 @@ def upgrade():
         )
 
     op.create_table(
+        "organisation_digest_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("statistics_key_id", sa.Integer(), nullable=False),
+        sa.Column("envelope", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["statistics_key_id"],
+            ["statistics_keys.id"],
+            name=op.f("fk_organisation_digest_keys_statistics_key_id_statistics_keys"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_organisation_digest_keys")),
+        sa.UniqueConstraint("key_id", name=op.f("uq_organisation_digest_keys_key_id")),
+        sa.UniqueConstraint(
+            "statistics_key_id", name=op.f("uq_organisation_digest_keys_statistics_key_id")
+        ),
+    )
+    op.create_table(
         "organisation_pseudonyms",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name_digest", sa.String(length=64), nullable=False),
@@ -95,6 +113,7 @@ def upgrade():
 def downgrade():
     drop_immutability_triggers()
     op.drop_table("organisation_pseudonyms")
+    op.drop_table("organisation_digest_keys")
     with op.batch_alter_table("statistics_symmetric_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_statistics_symmetric_keys_statistics_key_id"))
     op.drop_table("statistics_symmetric_keys")

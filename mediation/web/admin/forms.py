@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import IntegerField, RadioField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange
 
 from mediation.web.choices import select_choices
 
@@ -12,7 +12,6 @@ ROLE_CHOICES = select_choices(
     [
         ("case_officer", "Case officer"),
         ("mediator", "Mediator"),
-        ("respondent", "Respondent (staff of a public body)"),
         ("analyst", "Analyst (Active Community Unit)"),
         ("admin", "Admin"),
     ]
@@ -26,10 +25,10 @@ class NewUserForm(FlaskForm):
     email = StringField(
         "Email address", validators=[DataRequired("Enter an email address"), Length(max=254)]
     )
+    # Staff of a public body are invited by a case officer from one of the body's cases, so
+    # that whoever manages accounts cannot make themselves a body's user and read what the
+    # body is shown.
     role = RadioField("Role", choices=ROLE_CHOICES, validators=[DataRequired("Choose a role")])
-    respondent_body_id = SelectField(
-        "Public body (respondents only)", coerce=int, validators=[Optional()]
-    )
 
 
 class ConfirmForm(FlaskForm):

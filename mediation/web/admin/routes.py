@@ -5,18 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from mediation.domain.permissions import Permission
 from mediation.extensions import database, db
 from mediation.models.audit import AuditEntry
 from mediation.models.bodies import RespondentBody
 from mediation.models.staff import Role, StaffUser
-from mediation.services import accounts, audit, settings
+from mediation.services import accounts, audit, notifications, settings
 from mediation.services.errors import ServiceError
 from mediation.web.access import requires, signed_in_user
 from mediation.web.admin.forms import ConfirmForm, NewUserForm, SettingsForm
-from mediation.web.choices import select_choices
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,18 +30,10 @@ def users() -> str:
     return render_template("admin/users.html", users=list(people), Role=Role)
 
 
-def _body_choices() -> list[SelectChoice]:
-    bodies = db.session.execute(
-        select(RespondentBody.id, RespondentBody.name).order_by(RespondentBody.name)
-    ).all()
-    return select_choices([(0, "Not a respondent"), *((row.id, row.name) for row in bodies)])
-
-
 @blueprint.route("/users/new", methods=["GET", "POST"])
 @requires(Permission.MANAGE_USERS)
 def new_user() -> Response | str:
     form = NewUserForm()
-    form.respondent_body_id.choices = _body_choices()
     error = None
     if form.validate_on_submit():
         try:
@@ -53,7 +43,6 @@ def new_user() -> Response | str:
                 email=form.email.data or "",
                 name=form.name.data or "",
                 role=form.role.data or "",
-                respondent_body_id=form.respondent_body_id.data or None,
             )
         except ServiceError as exc:
             db.session.rollback()
@@ -83,9 +72,23 @@ def user_action(user_id: int, action: str) -> Response | str:
     actor = accounts.actor_for(signed_in_user())
     try:
         if action == "reset":
+            person = db.session.get(StaffUser, user_id)
+            if person is not None and person.role == "respondent":
+                # The link goes to the body's user by email, never to the admin's screen.
+                token = accounts.reset_access(database(), actor, user_id)
+                link = url_for("auth.set_up", token=token, _external=True)
+                try:
+                    notifications.send_invitation(person.email, link)
+                except notifications.MailNotSent as exc:
+                    raise ServiceError(
+                        "A public body's user can only be sent a new set-up link by email, "
+                        "and email is not working on this service. Nothing was changed."
+                    ) from exc
+                db.session.commit()
+                flash(f"A new set-up link has been emailed to {person.email}.", "success")
+                return redirect(url_for("admin.user", user_id=user_id))
             token = accounts.reset_access(database(), actor, user_id)
             db.session.commit()
-            person = db.session.get(StaffUser, user_id)
             link = url_for("auth.set_up", token=token, _external=True)
             return render_template("admin/user_created.html", user=person, link=link, reset=True)
         accounts.set_active(database(), actor, user_id, active=action == "reactivate")
