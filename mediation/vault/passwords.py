@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import secrets
+import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,13 @@ def _secret_bytes(secret: str | bytes) -> bytes:
     return bytes(secret)
 
 
+# cryptography's multi-lane Argon2id deadlocks when two threads of one process derive at the
+# same time (seen with cryptography 50 on a 2-core machine: both threads hang for good). The
+# development server and any threaded worker serve requests in threads, so derivations in
+# one process take turns; separate processes (gunicorn's sync workers) still run in parallel.
+_DERIVATION_LOCK = threading.Lock()
+
+
 def derive_key(
     secret: str | bytes,
     salt: bytes,
@@ -117,7 +125,8 @@ def derive_key(
         memory_cost=params.memory_cost,
         ad=ad,
     )
-    return kdf.derive(_secret_bytes(secret))
+    with _DERIVATION_LOCK:
+        return kdf.derive(_secret_bytes(secret))
 
 
 def _b64encode(data: bytes) -> str:

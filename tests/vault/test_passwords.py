@@ -254,3 +254,25 @@ def test_login_hash_from_other_parameters_needs_rehash() -> None:
     assert verify_login_password(other, PASSWORD)
     assert login_hash_needs_rehash(other)
     assert login_hash_needs_rehash("not a hash")
+
+
+def test_derivations_in_two_threads_at_once_both_finish() -> None:
+    """Multi-lane Argon2id in two threads of one process hung for good (cryptography 50, two
+    cores); the threaded development server signs people in on threads."""
+    import threading
+
+    from mediation.vault.passwords import KdfParams, derive_key
+
+    params = KdfParams(iterations=1, memory_cost=8 * 1024, lanes=4)
+    results: list[bytes] = []
+
+    def derive() -> None:
+        results.append(derive_key("a password", b"0123456789abcdef", params))
+
+    threads = [threading.Thread(target=derive, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(results) == 4 and len(set(results)) == 1
