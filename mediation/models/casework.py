@@ -45,7 +45,12 @@ class CaseClock(db.Model):  # type: ignore[name-defined,misc]
 
 
 class TriageRecord(db.Model):  # type: ignore[name-defined,misc]
-    """A case officer's assessment: breach categories, the body confirmed, language."""
+    """A case officer's assessment: breach categories, the body confirmed, language.
+
+    `version` counts the saves: the assessment form carries the version it was read at,
+    and every UPDATE is made `WHERE version = <the one read>` (SQLAlchemy's version
+    counter), so of two officers saving at once the second is refused, not overwritten.
+    """
 
     __tablename__ = "triage_records"
 
@@ -57,6 +62,9 @@ class TriageRecord(db.Model):  # type: ignore[name-defined,misc]
     language: Mapped[str | None] = mapped_column(String(10))
     triaged_on: Mapped[date] = mapped_column(Date)
     triaged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class CaseLink(db.Model):  # type: ignore[name-defined,misc]

@@ -105,8 +105,13 @@ def create_staff_user(
     if role not in ALL_ROLES:
         raise InvalidInput("Choose a role.")
     if role == RESPONDENT:
-        if respondent_body_id is None or session.get(RespondentBody, respondent_body_id) is None:
+        body = session.get(RespondentBody, respondent_body_id) if respondent_body_id else None
+        if body is None:
             raise InvalidInput("Choose the body this respondent works for.")
+        if not body.confirmed:
+            # Not on the list yet: a placeholder stands for every case of a body some
+            # complainant named, so its staff would see cases against other bodies.
+            raise InvalidInput("Confirm the public body at triage before inviting its staff.")
     else:
         respondent_body_id = None
     if find_by_email(session, email) is not None:

@@ -30,6 +30,7 @@ from mediation.services import (
     case_clocks,
     complaints,
     disclosure_statements,
+    intake_bodies,
     mediation_work,
     outcomes,
     routing,
@@ -80,6 +81,9 @@ class CaseFile:
     identity_requests: list[IdentityRequest]
     actions: list[workflow.Transition]
     staff_names: dict[int, str] = field(default_factory=dict)
+    # The body's name as the complainant typed it, while the case waits against a
+    # placeholder (it is kept only in the sealed narrative).
+    named_body: str | None = None
 
     @property
     def state_label(self) -> str:
@@ -104,6 +108,8 @@ def _gather(session: Session, viewer: StaffUser, case: Case, key: KeyPair) -> Ca
     approved = disclosure_statements.approved(session, case)
     outcome = outcomes.outcome_of(session, case)
     known = facts(session, case, actor_for(viewer))
+    body = session.get(RespondentBody, case.respondent_body_id) if case.respondent_body_id else None
+    narrative = complaints.read_narrative(case, key)
     actions = [
         t
         for t in workflow.available_actions(case.state, viewer.role)
@@ -112,10 +118,8 @@ def _gather(session: Session, viewer: StaffUser, case: Case, key: KeyPair) -> Ca
     return CaseFile(
         case=case,
         viewer_role=viewer.role,
-        body=session.get(RespondentBody, case.respondent_body_id)
-        if case.respondent_body_id
-        else None,
-        narrative=complaints.read_narrative(case, key),
+        body=body,
+        narrative=narrative,
         claimed_categories=sorted(
             {
                 b.category
@@ -171,6 +175,9 @@ def _gather(session: Session, viewer: StaffUser, case: Case, key: KeyPair) -> Ca
         ),
         actions=actions,
         staff_names={u.id: u.name for u in session.execute(select(StaffUser)).scalars()},
+        named_body=intake_bodies.named_body_in(narrative)
+        if intake_bodies.is_placeholder(body)
+        else None,
     )
 
 

@@ -15,7 +15,14 @@ from mediation.models.bodies import RespondentBody
 from mediation.models.cases import Case, CaseDocument
 from mediation.models.intake import CaseBreach, Draft
 from mediation.models.time import utcnow
-from mediation.services import case_clocks, complaints, drafts, notifications, statistical_records
+from mediation.services import (
+    case_clocks,
+    complaints,
+    drafts,
+    intake_bodies,
+    notifications,
+    statistical_records,
+)
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import field_context
 from mediation.services.complaints import Filed
@@ -55,7 +62,6 @@ STEP_OF_FIELD = {
     "identity": "about",
     "documents": "documents",
 }
-UNLISTED_REGION = "unknown"
 
 
 def step_of(path: str) -> str:
@@ -95,7 +101,12 @@ def search_bodies(
 
 
 def _resolve_body(session: Session, complaint: Complaint) -> RespondentBody:
-    """The body complained about: one on our list, or one named now (kept unconfirmed)."""
+    """The body complained about: one on our list, or the placeholder of the type named.
+
+    A name that is not on our list is never stored in the clear: it stays only in the
+    sealed narrative, and the case waits against its type's placeholder until a case
+    officer confirms the real body at triage (services/intake_bodies.py).
+    """
     if complaint.respondent_body_id is not None:
         body = session.get(RespondentBody, complaint.respondent_body_id)
         if body is None or not body.confirmed:
@@ -103,25 +114,26 @@ def _resolve_body(session: Session, complaint: Complaint) -> RespondentBody:
         return body
     assert complaint.named_body is not None
     named = complaint.named_body
-    existing = session.execute(
-        select(RespondentBody).where(func.lower(RespondentBody.name) == named.name.lower())
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
+    listed = (
+        session.execute(
+            select(RespondentBody)
+            .where(
+                func.lower(RespondentBody.name) == named.name.lower(),
+                RespondentBody.confirmed.is_(True),
+            )
+            .order_by(RespondentBody.id)
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
+    if listed is not None:
+        return listed
     if named.body_type is None:
         raise IntakeInvalid(
             {"respondent_body.type": "This body is not on our list: say what kind of body it is."}
         )
-    body = RespondentBody(
-        name=named.name,
-        body_type=named.body_type,
-        region=UNLISTED_REGION,
-        compact="local" if named.body_type == "local_authority" else "national",
-        confirmed=False,
-    )
-    session.add(body)
-    session.flush()
-    return body
+    return intake_bodies.placeholder_for(session, named.body_type)
 
 
 def submit_complaint(session: Session, complaint: Complaint, *, channel: str) -> Filed:

@@ -59,7 +59,8 @@ TOPICS: dict[str, str] = {
 }
 
 # Who hears about each workflow action: case officers, the mediator, the complainant, or
-# the public body's staff (only once the body can see the case).
+# the public body's staff (only once the body can see the case). Every action of the
+# transition table is here or in SILENT_ACTIONS (a test holds the two to the table).
 ON_ACTION: dict[str, tuple[tuple[str, str], ...]] = {
     "submit": (("case_officers", "new_case"),),
     "report_adverse_treatment": (("case_officers", "urgent"), ("mediator", "urgent")),
@@ -67,16 +68,25 @@ ON_ACTION: dict[str, tuple[tuple[str, str], ...]] = {
     "decline": (("complainant", "your_case_update"),),
     "start_informal": (("complainant", "your_case_update"),),
     "offer_mediation": (("complainant", "your_case_update"), ("respondents", "respondent_case")),
-    "refer": (("complainant", "your_case_update"),),
+    "refer": (
+        ("complainant", "your_case_update"),
+        ("respondents", "case_update"),
+        ("mediator", "case_update"),
+    ),
     "appoint_mediator": (("offered_mediator", "offer"),),
     "mediator_accept": (("case_officers", "mediator_answer"),),
     "declare_no_conflict": (("case_officers", "mediator_answer"),),
     "mediator_decline": (("case_officers", "mediator_answer"),),
-    "mediator_withdraw": (("case_officers", "mediator_answer"),),
+    "mediator_withdraw": (
+        ("case_officers", "mediator_answer"),
+        ("complainant", "your_case_update"),
+        ("respondents", "case_update"),
+    ),
     "cancel_appointment": (("offered_mediator", "case_update"),),
     "respondent_accept": (
         ("case_officers", "respondent_answer"),
         ("mediator", "respondent_answer"),
+        ("complainant", "your_case_update"),
     ),
     "respondent_decline": (
         ("case_officers", "respondent_answer"),
@@ -91,13 +101,32 @@ ON_ACTION: dict[str, tuple[tuple[str, str], ...]] = {
     "begin_mediation": (("complainant", "your_case_update"), ("respondents", "case_update")),
     "record_agreement": (("complainant", "your_case_update"), ("respondents", "case_update")),
     "record_no_agreement": (("complainant", "your_case_update"), ("respondents", "case_update")),
+    "resolve_informally": (("complainant", "your_case_update"), ("respondents", "case_update")),
+    "check_implementation": (("complainant", "your_case_update"), ("respondents", "case_update")),
     "close": (("complainant", "survey"), ("respondents", "survey"), ("mediator", "case_update")),
-    "withdraw": (("case_officers", "case_update"), ("mediator", "case_update")),
+    "withdraw": (
+        ("case_officers", "case_update"),
+        ("mediator", "case_update"),
+        ("respondents", "case_update"),
+    ),
     "contest_closure": (("case_officers", "case_update"),),
     "reopen": (("complainant", "your_case_update"),),
     "uphold_closure": (("complainant", "your_case_update"),),
-    "put_on_hold": (("mediator", "case_update"),),
-    "resume": (("mediator", "case_update"),),
+    "put_on_hold": (
+        ("mediator", "case_update"),
+        ("complainant", "your_case_update"),
+        ("respondents", "case_update"),
+    ),
+    "resume": (
+        ("mediator", "case_update"),
+        ("complainant", "your_case_update"),
+        ("respondents", "case_update"),
+    ),
+}
+# Actions that email no one, and why.
+SILENT_ACTIONS: dict[str, str] = {
+    # The service's own next step: the complainant was told at acknowledgement.
+    "start_triage": "internal",
 }
 
 

@@ -4,7 +4,9 @@ the decision to accept a case (informally or for mediation), refer it or not acc
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.domain import workflow as table
 from mediation.domain.permissions import CASE_OFFICER
@@ -14,11 +16,11 @@ from mediation.models.cases import Case
 from mediation.models.casework import CaseLink, DisclosureStatement, TriageRecord
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
-from mediation.services import complaints
+from mediation.services import complaints, intake_bodies
 from mediation.services.accounts import actor_for
 from mediation.services.audit import record
 from mediation.services.errors import InvalidInput, NotAllowed
-from mediation.services.workflow import perform
+from mediation.services.workflow import lock_case, perform
 
 # While these hold, the assessment can still change; after, the public body may have been
 # shown the case, so its body must not change under it.
@@ -30,12 +32,29 @@ DECISIONS = {
     "refer": "refer",
 }
 LANGUAGE_LENGTH = 10
+# The version a form carries when it was filled in before any assessment was saved.
+NO_ASSESSMENT = 0
+
+
+class AssessmentChanged(InvalidInput):
+    """Another case officer saved the assessment after this one read it; nothing was saved."""
+
+    default_message = (
+        "Another case officer saved this assessment while you were working on it, so yours "
+        "was not saved and nothing was changed. Their answer is shown with yours: save "
+        "yours again only if it should replace theirs."
+    )
 
 
 def triage_record(session: Session, case: Case) -> TriageRecord | None:
     return session.execute(
         select(TriageRecord).where(TriageRecord.case_id == case.id)
     ).scalar_one_or_none()
+
+
+def assessment_version(row: TriageRecord | None) -> int:
+    """The version an assessment form carries: NO_ASSESSMENT before the first save."""
+    return row.version if row is not None else NO_ASSESSMENT
 
 
 def record_triage(
@@ -46,15 +65,33 @@ def record_triage(
     categories: list[str],
     respondent_body_id: int | None,
     language: str | None = None,
+    read_version: int | None = None,
 ) -> TriageRecord:
-    """Record the breach categories and confirm the public body. Caller commits."""
+    """Record the breach categories and confirm the public body. Caller commits (and rolls
+    back on a refusal).
+
+    `read_version` is the version of the assessment the officer's form was filled in from
+    (NO_ASSESSMENT if none had been saved). If another officer has saved since, this save
+    is refused with AssessmentChanged and nothing changes. None skips the check, for the
+    command line, which shows no earlier answer to overwrite by mistake.
+    """
     if officer.role != CASE_OFFICER:
         raise NotAllowed("Only a case officer can assess a case.")
+    # Concurrent saves queue on the case row (PostgreSQL); each then reads the
+    # assessment the one before it left.
+    case = lock_case(session, case)
     if case.state not in OPEN_FOR_TRIAGE:
         raise InvalidInput(
             "The assessment cannot change once the case has been decided "
             f"(it is {table.state_label(case.state).lower()})."
         )
+    row = session.execute(
+        select(TriageRecord)
+        .where(TriageRecord.case_id == case.id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if read_version is not None and read_version != assessment_version(row):
+        raise AssessmentChanged()
     known = {c.id for c in load_taxonomy().categories}
     chosen = sorted(set(categories))
     if not chosen:
@@ -64,6 +101,13 @@ def record_triage(
     body = session.get(RespondentBody, respondent_body_id) if respondent_body_id else None
     if body is None:
         raise InvalidInput("Choose the public body the complaint is about.")
+    if intake_bodies.is_placeholder(body):
+        # It stands for a body the complainant named (sealed in the narrative): the real
+        # one must be chosen, or added to the list, before the case can go on.
+        raise InvalidInput(
+            "The complainant named a body that is not on our list: choose the real public "
+            "body, or add it to the list first."
+        )
     shown = session.execute(
         select(DisclosureStatement.id).where(
             DisclosureStatement.case_id == case.id, DisclosureStatement.status == "approved"
@@ -72,7 +116,6 @@ def record_triage(
     if shown is not None and case.respondent_body_id != body.id:
         raise InvalidInput("A public body has already been shown this case: it cannot change.")
     cleaned_language = (language or "").strip().lower()[:LANGUAGE_LENGTH] or None
-    row = triage_record(session, case)
     if row is None:
         row = TriageRecord(case_id=case.id, triaged_on=utcnow().date())
         session.add(row)
@@ -83,6 +126,12 @@ def record_triage(
     row.triaged_by_id = officer.id
     case.respondent_body_id = body.id
     body.confirmed = True
+    try:
+        # The row's UPDATE names the version read (its INSERT, the unique case): a save
+        # that landed since, which SQLite's lack of row locks lets through, fails here.
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise AssessmentChanged() from exc
     record(
         session,
         actor_for(officer),

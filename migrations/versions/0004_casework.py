@@ -224,6 +224,7 @@ def upgrade():
     sa.Column('language', sa.String(length=10), nullable=True),
     sa.Column('triaged_on', sa.Date(), nullable=False),
     sa.Column('triaged_by_id', sa.Integer(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_triage_records_case_id_cases'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['triaged_by_id'], ['staff_users.id'], name=op.f('fk_triage_records_triaged_by_id_staff_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_triage_records')),

@@ -112,9 +112,11 @@ def test_a_group_complains_confidentially_signs_in_and_sends_a_message(
     passphrase = group.page.locator("#passphrase").inner_text().strip()
     assert re.fullmatch(r"CM-[0-9A-Z]{4}-[0-9A-Z]{4}", reference), reference
     assert len(passphrase.split()) == 7
-    # Nothing the group typed, and not the passphrase, ever went into an address.
+    # Nothing the group typed (nor the body it searched for), and not the passphrase, ever
+    # went into an address.
     for url in group.navigated:
         assert passphrase.split()[0] not in url and "Ravensmoor" not in url
+        assert "marsh" not in url.lower(), url
 
     group.click("signing in to your complaint", "complainant sign-in", role="link")
     group.fill("Case reference", reference)

@@ -134,7 +134,7 @@ def test_a_confidential_complaint_needs_an_identity_and_a_way_to_reach_it(
     assert "identity" in post(client, body).json["errors"]
 
 
-def test_a_body_not_on_the_list_needs_a_type_and_is_kept_unconfirmed(
+def test_a_body_not_on_the_list_needs_a_type_and_is_kept_only_sealed(
     app: Flask, client: FlaskClient, officer: StaffLogin
 ) -> None:
     body = dict(EXAMPLE, respondent_body={"name": "Fenwick Parish Council"})
@@ -142,10 +142,12 @@ def test_a_body_not_on_the_list_needs_a_type_and_is_kept_unconfirmed(
     body["respondent_body"] = {"name": "Fenwick Parish Council", "type": "local_authority"}
     assert post(client, body).status_code == 201
     with app.app_context():
-        new = db.session.execute(
-            select(RespondentBody).where(RespondentBody.name == "Fenwick Parish Council")
-        ).scalar_one()
-        assert new.confirmed is False
+        names = db.session.execute(select(RespondentBody.name)).scalars().all()
+        assert not any("Fenwick" in name for name in names)
+        case = db.session.execute(select(Case)).scalar_one()
+        held = db.session.get(RespondentBody, case.respondent_body_id)
+        assert held is not None and held.confirmed is False
+        assert held.body_type == "local_authority" and held.name.startswith("Unlisted")
 
 
 def test_documents_can_be_sent_base64_and_are_sealed(

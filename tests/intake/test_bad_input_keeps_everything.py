@@ -138,7 +138,7 @@ def test_a_page_posted_after_the_draft_expired_is_kept_and_the_rest_asked_again(
     assert seeded.NARRATIVE in client.get("/my-complaint/new/what_happened").text
 
 
-def test_a_body_not_listed_is_named_with_its_type_and_kept_unconfirmed(
+def test_a_body_not_listed_is_named_with_its_type_and_never_listed(
     app: Flask, client: FlaskClient, officer: StaffLogin, body_id: int
 ) -> None:
     from sqlalchemy import select
@@ -158,16 +158,18 @@ def test_a_body_not_listed_is_named_with_its_type_and_kept_unconfirmed(
     fill_in(client, pages[1:])
     submit(client)
     with app.app_context():
-        body = db.session.execute(
-            select(RespondentBody).where(RespondentBody.name == "Fenwick Parish")
-        ).scalar_one()
-        assert body.confirmed is False and body.body_type == "local_authority"
-    # Another visitor's search never shows a body that only a complainant has named.
+        names = db.session.execute(select(RespondentBody.name)).scalars().all()
+        assert not any("Fenwick" in name for name in names)
+    # Another visitor's search never shows the body named, nor the placeholder for it.
     other = app.test_client()
     other.post("/my-complaint/new/openness", data={"openness": "anonymous"})
-    found = other.get("/my-complaint/new/body?q=fenwick")
-    assert "Fenwick" not in found.text.split('role="status"')[1]
-    assert "Marsh County Council" in other.get("/my-complaint/new/body?q=marsh").text
+    for term in ("fenwick", "unlisted", "triage"):
+        found = other.post("/my-complaint/new/body", data={"q": term, "action": "search"})
+        assert found.status_code == 303
+        shown = other.get(found.headers["Location"]).text.split('role="status"')[1]
+        assert "We found no body" in shown, term
+    found = other.post("/my-complaint/new/body", data={"q": "marsh", "action": "search"})
+    assert "Marsh County Council" in other.get(found.headers["Location"]).text
 
 
 def test_sending_with_an_expired_page_files_nothing_and_asks_again(

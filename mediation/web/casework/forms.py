@@ -71,6 +71,8 @@ class QueueFilterForm(FlaskForm):
 
 
 class TriageForm(FlaskForm):
+    # The version of the saved assessment the form was filled in from (0: none yet).
+    read_version = HiddenField()
     categories = ChoiceList(
         "Breach categories",
         validators=[DataRequired("Choose at least one breach category")],
@@ -81,9 +83,17 @@ class TriageForm(FlaskForm):
     )
     language = StringField(
         "Language for mediation, if not English",
-        validators=[Optional(), Length(max=10)],
+        validators=[
+            Optional(),
+            Length(max=10, message="Enter a language code of up to 10 letters, for example cy"),
+        ],
         description="A language code, for example cy for Welsh or pl for Polish.",
     )
+
+    def version_read(self) -> int | None:
+        """The version the form carries, or None if it is missing or not a number."""
+        value = (self.read_version.data or "").strip()
+        return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 class DecisionForm(FlaskForm):

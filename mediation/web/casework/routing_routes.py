@@ -3,33 +3,25 @@ standardised outcome and closing the case."""
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template
+from flask import flash, render_template
 from werkzeug.wrappers import Response
 
 from mediation.domain.permissions import Permission
-from mediation.domain.taxonomy import load_taxonomy
 from mediation.extensions import database, db
-from mediation.models.cases import Case
-from mediation.services import case_access, outcomes, routing
+from mediation.services import outcomes, routing
 from mediation.services.errors import ServiceError
 from mediation.vault import VaultError
+from mediation.web import case_sections
 from mediation.web.access import current_keypair, requires, signed_in_user
-from mediation.web.casework.forms import OutcomeForm, ReasonForm, RoutingForm
-from mediation.web.casework.routes import _back, _refused, blueprint
+from mediation.web.casework.forms import ReasonForm, RoutingForm
+from mediation.web.casework.routes import _back, _refused, blueprint, officer_case_or_404
 from mediation.web.choices import select_choices
-
-
-def _case(reference: str) -> Case:
-    try:
-        return case_access.officer_case_metadata(database(), signed_in_user(), reference)
-    except case_access.CaseNotFound:
-        abort(404)
 
 
 @blueprint.route("/cases/<reference>/routing", methods=["GET", "POST"])
 @requires(Permission.TRIAGE_CASES)
 def route_case(reference: str) -> Response | str:
-    found = _case(reference)
+    found = officer_case_or_404(reference)
     officer = signed_in_user()
     try:
         ranking = routing.rank_for_case(database(), officer, current_keypair(), found)
@@ -66,7 +58,7 @@ def route_case(reference: str) -> Response | str:
 @requires(Permission.TRIAGE_CASES)
 def cancel_offer(reference: str) -> Response:
     form = ReasonForm()
-    found = _case(reference)
+    found = officer_case_or_404(reference)
     try:
         routing.cancel(
             database(),
@@ -82,55 +74,16 @@ def cancel_offer(reference: str) -> Response:
     return _back(reference)
 
 
-def _remedies(form: OutcomeForm) -> list[outcomes.RemedyInput]:
-    taxonomy = load_taxonomy()
-    chosen = []
-    for remedy_id in form.remedies.data or []:
-        amount = form.payment_amount.data if taxonomy.remedy(remedy_id).has_amount else None
-        chosen.append(outcomes.RemedyInput(remedy_id, amount))
-    return chosen
-
-
-def _rating(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 @blueprint.route("/cases/<reference>/outcome", methods=["GET", "POST"])
 @requires(Permission.TRIAGE_CASES)
 def outcome(reference: str) -> Response | str:
-    found = _case(reference)
+    found = officer_case_or_404(reference)
     existing = outcomes.outcome_of(database(), found)
-    data = {}
-    if existing is not None:
-        data = {
-            "result": existing.result,
-            "remedies": [r["id"] for r in existing.remedies],
-            "payment_amount": next(
-                (r.get("amount") for r in existing.remedies if r.get("amount")), None
-            ),
-            "sought": existing.sought,
-            "relationship_before": str(existing.relationship_before or ""),
-            "relationship_after": str(existing.relationship_after or ""),
-        }
-    form = OutcomeForm(data=data)
+    form = case_sections.outcome_form(existing)
     error = None
     if form.validate_on_submit():
-        try:
-            outcomes.record_outcome(
-                database(),
-                signed_in_user(),
-                found,
-                result=form.result.data or "",
-                remedies=_remedies(form),
-                sought=list(form.sought.data or []),
-                relationship_before=_rating(form.relationship_before.data),
-                relationship_after=_rating(form.relationship_after.data),
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
+        error = case_sections.save_outcome(form, found)
+        if error is None:
             flash("Outcome recorded.", "success")
             return _back(reference, "#outcome")
     return render_template(
@@ -147,7 +100,7 @@ def outcome(reference: str) -> Response | str:
 @requires(Permission.TRIAGE_CASES)
 def close(reference: str) -> Response:
     form = ReasonForm()
-    found = _case(reference)
+    found = officer_case_or_404(reference)
     try:
         outcomes.close_case(
             database(),

@@ -17,7 +17,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from mediation.domain.taxonomy import load_taxonomy
-from mediation.services.intake_rules import LONG_TEXT, SHORT_TEXT, check_email, check_phone
+from mediation.services.intake_rules import (
+    LONG_TEXT,
+    SHORT_TEXT,
+    check_email,
+    check_phone,
+    printable,
+)
 from mediation.web.choices import select_choices
 
 OPENNESS_CHOICES = (
@@ -36,6 +42,7 @@ OPENNESS_HINTS = {
     "case officers. You cannot make it confidential again later.",
 }
 NOT_LISTED = "not_listed"
+SEARCH_LENGTH = 100
 
 
 def _long(label: str, required: str | None = None, **kwargs: Any) -> TextAreaField:
@@ -48,6 +55,11 @@ def _short(label: str, required: str | None = None, limit: int = SHORT_TEXT) -> 
     validators: list[Any] = [DataRequired(required)] if required else []
     validators.append(Length(max=limit, message=f"Must be {limit:,} characters or fewer"))
     return StringField(label, validators=validators)
+
+
+def search_text(value: object) -> str:
+    """A search term as kept: printable, at most SEARCH_LENGTH characters."""
+    return printable(value if isinstance(value, str) else "", SEARCH_LENGTH).strip()
 
 
 class StepForm(FlaskForm):
@@ -70,6 +82,12 @@ class OpennessForm(StepForm):
 
 
 class BodyForm(StepForm):
+    # The search is part of this page's form (a POST, saved in the sealed draft with the
+    # other answers), so the name of the body complained about is never in an address.
+    q = StringField(
+        "Search our list of public bodies",
+        description="Type part of its name, for example “Marsh” or “Arts Council”.",
+    )
     body_id = RadioField(
         "Which public body is your complaint about?",
         validators=[InputRequired("Choose the public body, or choose that it is not listed")],
@@ -86,6 +104,11 @@ class BodyForm(StepForm):
         self.body_type.choices = select_choices(
             [("", "Choose a kind of body"), *load_taxonomy().body_type_choices()]
         )
+
+    def answers(self) -> dict[str, Any]:
+        answers = super().answers()
+        answers["q"] = search_text(answers.get("q"))
+        return answers
 
     def validate_body_name(self, field: Field) -> None:
         if self.body_id.data == NOT_LISTED and not (field.data or "").strip():

@@ -18,12 +18,17 @@ from mediation.services.intake_rules import (
     DocumentRefused,
     IntakeInvalid,
     megabytes,
-    printable,
     row_id,
 )
 from mediation.web.access import public
 from mediation.web.complainant import answers_view
-from mediation.web.complainant.forms import OPENNESS_HINTS, STEP_FORMS, ConfirmForm, StepForm
+from mediation.web.complainant.forms import (
+    OPENNESS_HINTS,
+    STEP_FORMS,
+    ConfirmForm,
+    StepForm,
+    search_text,
+)
 from mediation.web.complainant.routes import blueprint
 from mediation.web.complainant.session import (
     clear_draft_cookie,
@@ -60,8 +65,21 @@ def _sequence(saved: dict[str, Any]) -> tuple[str, ...]:
     return intake.steps_for((saved.get("openness") or {}).get("openness"))
 
 
-def _next_url(step: str, saved: dict[str, Any]) -> str:
+def _returning() -> bool:
+    """Whether the page was opened from check your answers (a link's query, or the form's
+    hidden field: a step form's action never has a query string)."""
     if request.args.get("return") == "check":
+        return True
+    if request.method != "POST":
+        return False
+    try:
+        return request.form.get("return") == "check"
+    except RequestEntityTooLarge:  # an upload too large to read: the form is not there
+        return False
+
+
+def _next_url(step: str, saved: dict[str, Any]) -> str:
+    if _returning():
         return url_for(".check")
     sequence = _sequence(saved)
     if step in sequence and sequence.index(step) + 1 < len(sequence):
@@ -70,7 +88,7 @@ def _next_url(step: str, saved: dict[str, Any]) -> str:
 
 
 def _back_url(step: str, saved: dict[str, Any]) -> str:
-    if request.args.get("return") == "check":
+    if _returning():
         return url_for(".check")
     sequence = _sequence(saved)
     if step in sequence and sequence.index(step) > 0:
@@ -78,9 +96,13 @@ def _back_url(step: str, saved: dict[str, Any]) -> str:
     return url_for("public.index")
 
 
-def _body_choices(saved_page: dict[str, Any]) -> tuple[list[tuple[str, str]], str]:
-    """Bodies to offer as radios: search results, plus whichever is chosen or posted."""
-    query = printable(request.args.get("q") or "", 100).strip()
+def _body_choices(saved_page: dict[str, Any], posted: bool) -> tuple[list[tuple[str, str]], str]:
+    """Bodies to offer as radios: search results, plus whichever is chosen or posted.
+
+    The search term comes from the posted form, or from the sealed draft: never from the
+    address, which would put the body complained about in logs and the browser's history.
+    """
+    query = search_text(request.form.get("q") if posted else saved_page.get("q"))
     wanted = [saved_page.get("body_id"), request.form.get("body_id")]
     ids = [i for i in (row_id(v) for v in wanted) if i is not None]
     found = intake.search_bodies(database(), query, include_ids=ids)
@@ -92,9 +114,9 @@ def _form_for(step: str, saved: dict[str, Any], posted: bool) -> tuple[StepForm,
     extra: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
     if step == "body":
-        bodies, query = _body_choices(page)
+        bodies, query = _body_choices(page, posted)
         kwargs["bodies"] = bodies
-        extra = {"query": query, "searched": "q" in request.args}
+        extra = {"searched": bool(query)}
     elif step == "openness":
         extra = {"hints": OPENNESS_HINTS}
     form_class = STEP_FORMS[step]
@@ -119,7 +141,7 @@ def _render_step(
         "number": sequence.index(step) + 1 if step in sequence else 1,
         "total": len(sequence) + 1,
         "back_url": _back_url(step, saved),
-        "returning": request.args.get("return") == "check",
+        "returning": _returning(),
         "problem": problem,
         **extra,
     }
@@ -190,6 +212,10 @@ def _save_step(
             "were last saved). We have kept this page: please go through the others again."
         )
         response: Response | tuple[str, int] = redirect(url_for(".step", step="openness"))
+    elif step == "body" and request.form.get("action") == "search":
+        # Post/redirect/get: the results page is a plain GET of this page, so a reload
+        # never posts again, and the term stays in the sealed draft, not the address.
+        response = redirect(_this_url(step), 303)
     elif upload_error is not None or request.form.get("action") in {"upload", "remove"}:
         response = _render_step(step, form, saved, problem=upload_error, **extra)
     elif not valid:
@@ -201,6 +227,13 @@ def _save_step(
             response = current_app.make_response(response)
         set_draft_cookie(response, new_ticket)
     return response
+
+
+def _this_url(step: str) -> str:
+    values: dict[str, Any] = {"step": step}
+    if _returning():
+        values["return"] = "check"
+    return url_for(".step", **values)
 
 
 def _handle_documents(ticket: DraftTicket | None) -> str | None:

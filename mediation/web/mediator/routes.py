@@ -13,12 +13,13 @@ from mediation.models.cases import Case
 from mediation.services import (
     case_access,
     case_files,
-    disclosure_statements,
     mediation_work,
     routing,
 )
 from mediation.services.errors import ServiceError
+from mediation.web import case_sections
 from mediation.web.access import current_keypair, requires, signed_in_user
+from mediation.web.case_sections import CasePage
 from mediation.web.casework.forms import ConfirmForm, MessageForm, NoteForm, StatementForm
 from mediation.web.mediator.forms import (
     DeclareForm,
@@ -41,14 +42,9 @@ def cases() -> str:
     )
 
 
-def _back(reference: str, anchor: str = "") -> Response:
-    return redirect(url_for("mediator.case", reference=reference) + anchor)
-
-
-def _refused(exc: ServiceError, reference: str, anchor: str = "") -> Response:
-    db.session.rollback()
-    flash(str(exc), "error")
-    return _back(reference, anchor)
+MEDIATOR_PAGE = CasePage("mediator.case")
+_back = MEDIATOR_PAGE.back
+_refused = MEDIATOR_PAGE.refused
 
 
 def _offered_case(reference: str) -> Case:
@@ -109,8 +105,7 @@ def answer_offer(reference: str) -> Response:
     form = OfferAnswerForm()
     found = _offered_case(reference)
     if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
-        return _back(reference)
+        return MEDIATOR_PAGE.first_error(form, reference)
     try:
         if form.answer.data == "accept":
             routing.accept(database(), signed_in_user(), found)
@@ -180,83 +175,32 @@ def act(reference: str) -> Response:
 @blueprint.route("/cases/<reference>/statement", methods=["POST"])
 @requires(Permission.WORK_ASSIGNED_CASES)
 def statement(reference: str) -> Response:
-    form = StatementForm()
-    found = _my_case(reference)
-    if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
-        return _back(reference, "#statement")
-    try:
-        disclosure_statements.save_draft(database(), signed_in_user(), found, form.text.data or "")
-    except ServiceError as exc:
-        return _refused(exc, reference, "#statement")
-    db.session.commit()
-    flash("Draft saved. Send it to the complainant when it is ready.", "success")
-    return _back(reference, "#statement")
+    return case_sections.save_statement(MEDIATOR_PAGE, _my_case(reference))
 
 
 @blueprint.route("/cases/<reference>/statement/send", methods=["POST"])
 @requires(Permission.WORK_ASSIGNED_CASES)
 def send_statement(reference: str) -> Response:
-    found = _my_case(reference)
-    try:
-        disclosure_statements.send_for_approval(database(), signed_in_user(), found)
-    except ServiceError as exc:
-        return _refused(exc, reference, "#statement")
-    db.session.commit()
-    flash("Sent to the complainant to read and approve.", "success")
-    return _back(reference, "#statement")
+    return case_sections.send_statement(MEDIATOR_PAGE, _my_case(reference))
 
 
 @blueprint.route("/cases/<reference>/messages", methods=["POST"])
 @requires(Permission.WORK_ASSIGNED_CASES)
 def message(reference: str) -> Response:
-    form = MessageForm()
-    found = _my_case(reference)
-    if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
-        return _back(reference, "#messages")
-    try:
-        mediation_work.send_message(
-            database(), signed_in_user(), found, form.audience.data or "", form.text.data or ""
-        )
-    except ServiceError as exc:
-        return _refused(exc, reference, "#messages")
-    db.session.commit()
-    flash("Message sent.", "success")
-    return _back(reference, "#messages")
+    return case_sections.send_message(MEDIATOR_PAGE, _my_case(reference))
 
 
 @blueprint.route("/cases/<reference>/notes", methods=["POST"])
 @requires(Permission.WORK_ASSIGNED_CASES)
 def note(reference: str) -> Response:
-    form = NoteForm()
-    found = _my_case(reference)
-    if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
-        return _back(reference, "#notes")
-    try:
-        mediation_work.add_note(database(), signed_in_user(), found, form.text.data or "")
-    except ServiceError as exc:
-        return _refused(exc, reference, "#notes")
-    db.session.commit()
-    flash("Note added.", "success")
-    return _back(reference, "#notes")
+    return case_sections.add_note(MEDIATOR_PAGE, _my_case(reference))
 
 
 @blueprint.route("/cases/<reference>/documents/<int:document_id>", methods=["POST"])
 @requires(Permission.WORK_ASSIGNED_CASES)
 def document(reference: str, document_id: int) -> Response:
     """Download a sealed document of one of the mediator's own cases."""
-    from mediation.web.casework.case_work_routes import download
-
-    try:
-        opened = case_files.open_document(
-            database(), signed_in_user(), current_keypair(), reference, document_id
-        )
-    except ServiceError as exc:
-        return _refused(exc, reference, "#documents")
-    db.session.commit()
-    return download(opened)
+    return case_sections.download_document(MEDIATOR_PAGE, reference, document_id)
 
 
 # Sessions, papers, the agreement to mediate and the outcome register themselves here.

@@ -10,16 +10,10 @@ from mediation.domain.permissions import Permission
 from mediation.extensions import database, db
 from mediation.services import mediation_work, outcomes
 from mediation.services.errors import ServiceError
+from mediation.web import case_sections
 from mediation.web.access import requires, signed_in_user
-from mediation.web.casework.forms import OutcomeForm
-from mediation.web.casework.routing_routes import _rating, _remedies
 from mediation.web.mediator.forms import PapersForm, SessionForm, SignaturesForm
-from mediation.web.mediator.routes import _back, _my_case, _refused, blueprint
-
-
-def _first_error(form: SessionForm | PapersForm | SignaturesForm, reference: str) -> Response:
-    flash(next(iter(form.errors.values()))[0], "error")
-    return _back(reference, "#sessions")
+from mediation.web.mediator.routes import MEDIATOR_PAGE, _back, _my_case, _refused, blueprint
 
 
 @blueprint.route("/cases/<reference>/sessions", methods=["POST"])
@@ -28,7 +22,7 @@ def schedule(reference: str) -> Response:
     form = SessionForm()
     found = _my_case(reference)
     if not form.validate_on_submit() or form.held_on.data is None:
-        return _first_error(form, reference)
+        return MEDIATOR_PAGE.first_error(form, reference, "#sessions")
     try:
         mediation_work.schedule_session(
             database(),
@@ -52,7 +46,7 @@ def papers(reference: str, session_id: int) -> Response:
     form = PapersForm()
     found = _my_case(reference)
     if not form.validate_on_submit() or form.received_on.data is None:
-        return _first_error(form, reference)
+        return MEDIATOR_PAGE.first_error(form, reference, "#sessions")
     try:
         mediation_work.record_papers(
             database(),
@@ -88,7 +82,7 @@ def signatures(reference: str) -> Response:
     form = SignaturesForm()
     found = _my_case(reference)
     if not form.validate_on_submit():
-        return _first_error(form, reference)
+        return MEDIATOR_PAGE.first_error(form, reference, "#sessions")
     try:
         mediation_work.record_signatures(
             database(),
@@ -108,33 +102,11 @@ def signatures(reference: str) -> Response:
 @requires(Permission.WORK_ASSIGNED_CASES)
 def outcome(reference: str) -> Response | str:
     found = _my_case(reference)
-    existing = outcomes.outcome_of(database(), found)
-    data = {}
-    if existing is not None:
-        data = {
-            "result": existing.result,
-            "remedies": [r["id"] for r in existing.remedies],
-            "sought": existing.sought,
-        }
-    form = OutcomeForm(data=data)
+    form = case_sections.outcome_form(outcomes.outcome_of(database(), found))
     error = None
     if form.validate_on_submit():
-        try:
-            outcomes.record_outcome(
-                database(),
-                signed_in_user(),
-                found,
-                result=form.result.data or "",
-                remedies=_remedies(form),
-                sought=list(form.sought.data or []),
-                relationship_before=_rating(form.relationship_before.data),
-                relationship_after=_rating(form.relationship_after.data),
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
+        error = case_sections.save_outcome(form, found)
+        if error is None:
             flash("Outcome recorded. A case officer closes the case.", "success")
             return _back(reference, "#outcome")
     return render_template("mediator/outcome.html", case=found, form=form, error=error)
