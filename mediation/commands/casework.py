@@ -131,7 +131,7 @@ def triage_command(
     language: str | None,
 ) -> None:
     """Record the breach categories and confirm the public body."""
-    user, _ = sign_in_case_officer(officer_email)
+    user, key = sign_in_case_officer(officer_email)
     case = _case(user, reference)
     try:
         triage.record_triage(
@@ -141,6 +141,7 @@ def triage_command(
             categories=list(categories),
             respondent_body_id=body_id,
             language=language,
+            officer_key=key,
         )
     except ServiceError as exc:
         fail(str(exc))

@@ -143,6 +143,7 @@ class Walker:
             self.case,
             categories=[self.demo.category],
             respondent_body_id=self.c.body.id,
+            officer_key=self.c.officer_key,
         )
 
     def statement(self) -> None:

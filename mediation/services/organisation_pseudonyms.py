@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import unicodedata
@@ -53,9 +54,10 @@ from sqlalchemy.orm import Session
 from mediation.models.cases import Case
 from mediation.models.staff import StaffUser
 from mediation.models.statistics import OrganisationDigestKey, OrganisationPseudonym, StatisticsKey
+from mediation.services import case_keys
 from mediation.services.accounts import actor_for
 from mediation.services.audit import record
-from mediation.services.case_keys import NotAHolder
+from mediation.services.case_keys import IDENTITY_KEY, NotAHolder, field_context
 from mediation.services.errors import InvalidInput
 from mediation.services.statistics_inputs import (
     StatisticsKeys,
@@ -67,6 +69,7 @@ from mediation.vault import (
     PublicKey,
     generate_symmetric_key,
     open_sealed,
+    open_text,
     seal,
     symmetric_key_id,
 )
@@ -151,6 +154,17 @@ def find_pseudonym(
     return session.execute(
         select(OrganisationPseudonym).where(OrganisationPseudonym.name_digest == digest)
     ).scalar_one_or_none()
+
+
+def organisation_of(case: Case, officer_key: KeyPair) -> str | None:
+    """The complainant organisation's name, read from the sealed identity in memory with a
+    custodian's key (never stored, logged or shown by this function)."""
+    if case.identity is None:
+        return None
+    identity_key = case_keys.open_grant(case, IDENTITY_KEY, officer_key)
+    identity = json.loads(open_text(case.identity, identity_key, field_context(case, "identity")))
+    organisation = identity.get("organisation")
+    return str(organisation) if organisation else None
 
 
 def set_organisation_pseudonym(

@@ -7,7 +7,6 @@ nothing of it is stored or logged.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from sqlalchemy import func, select
@@ -22,10 +21,10 @@ from mediation.models.casework import MediatorOffer
 from mediation.models.panel import MediatorProfile
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
-from mediation.services import case_keys
+from mediation.services import case_keys, organisation_pseudonyms
 from mediation.services.accounts import actor_for
 from mediation.services.audit import record
-from mediation.services.case_keys import CASE_KEY, IDENTITY_KEY, field_context
+from mediation.services.case_keys import CASE_KEY, field_context
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
 from mediation.services.keyring import active_key
 from mediation.services.triage import triage_record
@@ -106,15 +105,6 @@ def panel(session: Session) -> list[ranking.PanelMember]:
     return members
 
 
-def _complainant_organisation(case: Case, officer_key: KeyPair) -> str | None:
-    if case.identity is None:
-        return None
-    identity_key = case_keys.open_grant(case, IDENTITY_KEY, officer_key)
-    identity = json.loads(open_text(case.identity, identity_key, field_context(case, "identity")))
-    organisation = identity.get("organisation")
-    return str(organisation) if organisation else None
-
-
 def needs_for(session: Session, officer_key: KeyPair, case: Case, on: date) -> ranking.CaseNeeds:
     triaged = triage_record(session, case)
     body = session.get(RespondentBody, case.respondent_body_id) if case.respondent_body_id else None
@@ -125,7 +115,7 @@ def needs_for(session: Session, officer_key: KeyPair, case: Case, on: date) -> r
         language=triaged.language if triaged and triaged.language != "en" else None,
         respondent_body_id=body.id if body else None,
         respondent_body_name=body.name if body else None,
-        complainant_organisation=_complainant_organisation(case, officer_key),
+        complainant_organisation=organisation_pseudonyms.organisation_of(case, officer_key),
         min_cpd_hours=standards().mediator_min_cpd_hours_per_year,
     )
 

@@ -16,11 +16,13 @@ from mediation.models.cases import Case
 from mediation.models.casework import CaseLink, DisclosureStatement, TriageRecord
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
-from mediation.services import complaints, intake_bodies
+from mediation.services import complaints, intake_bodies, organisation_pseudonyms
 from mediation.services.accounts import actor_for
 from mediation.services.audit import record
+from mediation.services.case_keys import NotAHolder
 from mediation.services.errors import InvalidInput, NotAllowed
 from mediation.services.workflow import lock_case, perform
+from mediation.vault import KeyPair
 
 # While these hold, the assessment can still change; after, the public body may have been
 # shown the case, so its body must not change under it.
@@ -66,6 +68,7 @@ def record_triage(
     respondent_body_id: int | None,
     language: str | None = None,
     read_version: int | None = None,
+    officer_key: KeyPair | None = None,
 ) -> TriageRecord:
     """Record the breach categories and confirm the public body. Caller commits (and rolls
     back on a refusal).
@@ -139,7 +142,44 @@ def record_triage(
         case_reference=case.reference,
         details={"categories": chosen, "respondent_body_id": body.id},
     )
+    if officer_key is not None:
+        link_organisation(session, officer, officer_key, case)
     return row
+
+
+def link_organisation(
+    session: Session, officer: StaffUser, officer_key: KeyPair, case: Case
+) -> bool:
+    """Link the case to its organisation's statistics pseudonym, so that releases count the
+    organisation once however many complaints it makes.
+
+    The organisation's name is read from the sealed identity in memory, inside this
+    custodian's session, and only a keyed digest of it is kept. An anonymous case counts as
+    an organisation of its own. Returns False, with an audit entry saying why, when this
+    officer does not hold the statistics key or the case has no statistical record (a later
+    save of the assessment by an officer who holds it makes the link).
+    """
+    if case.openness == "anonymous" or case.identity is None:
+        return False
+    name = organisation_pseudonyms.organisation_of(case, officer_key)
+    if not name:
+        return False
+    try:
+        organisation_pseudonyms.set_organisation_pseudonym(
+            session, officer, officer_key, case, name
+        )
+    except NotAHolder as exc:
+        # No statistics key for this officer, or no statistical record for the case: the
+        # message names which, and nothing about the organisation.
+        record(
+            session,
+            actor_for(officer),
+            "statistics.organisation_not_linked",
+            case_reference=case.reference,
+            details={"why": str(exc)},
+        )
+        return False
+    return True
 
 
 def link_duplicate(session: Session, case: Case, original_reference: str) -> Case:
