@@ -20,17 +20,21 @@ import statistics
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import date
+from itertools import chain
 
 from mediation.domain.cell_key import DEFAULT_PTABLE, PTable, cell_key
 from mediation.domain.complementary_suppression import complementary_suppression
 from mediation.domain.differential_privacy import NoisePlan, NoiseSource
-from mediation.domain.statistics_cells import CellIndex, bits
+from mediation.domain.statistics_cells import CellIndex
 from mediation.domain.statistics_periods import YEAR, Period
 from mediation.domain.statistics_tables import (
+    CaseRow,
     CaseStatistics,
     CellGrid,
     Dimensions,
     build_grid,
+    case_rows,
     cell_id,
 )
 
@@ -89,88 +93,151 @@ class Tally:
     durations: list[int]
 
 
-_COMPONENT_BITS = 16
-_COMPONENT_MASK = (1 << _COMPONENT_BITS) - 1
+# A respondent body and a part are counted together under one integer key.
+_PART_BITS = 20
+_PART_MASK = (1 << _PART_BITS) - 1
 
 
-def tally(cases: Sequence[CaseStatistics], grid: CellGrid, dims: Dimensions) -> Tally:
+def tally(cases: Sequence[CaseStatistics | CaseRow], grid: CellGrid, dims: Dimensions) -> Tally:
     """Count distinct organisations per cell.
 
-    An organisation with one case in the data counts once in each cell its case falls in,
-    so those cases are counted per *component* (cells that always go together), and the
-    few hundred components are expanded into cells at the end. The cases of an
-    organisation with several cases are first merged into one set of cells (a bit mask),
-    so it counts once per cell however many of its cases fall there.
+    Each case falls in at most two *parts* (see CellIndex): one from its dates, one from
+    its region, body type, categories and outcome, each looked up once per distinct
+    combination. An organisation with one case counts once in each cell its case falls in,
+    so those cases are counted per part (and per part and respondent body, for dominance),
+    and the few hundred parts are expanded into cells at the end. The parts of an
+    organisation with several cases are gathered first and expanded into the set of cells
+    they cover, so it counts once per cell however many of its cases fall there; its record
+    key is that of its first case (in the order given).
     """
     index = CellIndex(grid, dims)
-    start, end = grid.period.start, grid.period.end
-    seen = Counter(case.unit for case in cases if not case.unit.startswith(CASE_UNIT_PREFIX))
-    several = {unit for unit, number in seen.items() if number > 1}
-    del seen
-    capacity = 1 << _COMPONENT_BITS
-    component_counts = [0] * capacity
-    component_keys = [0] * capacity
-    component_bodies: dict[int, int] = {}
-    merged: dict[str, tuple[list[int], dict[int, int]]] = {}
-    durations: list[int] = []
-    components = index.components
-    masks = index.component_masks
-    for case in cases:
-        found = components(case)
-        if not found:
+    by_dates: dict[tuple[date, date | None], tuple[int, int, bool]] = {}
+    by_attributes: dict[tuple[str | None, str | None, tuple[str, ...], str | None], int] = {}
+    pair_cases: list[int] = []
+    # Each organisation's first case, as (record key, body, date part, attribute part or
+    # -1), until a second comes and it is gathered in a _Several; an anonymous case (its
+    # own organisation) goes straight to `singles`.
+    singles: list[tuple[int, int | None, int, int]] = []
+    units: dict[str, tuple[int, int | None, int, int] | _Several] = {}
+    case_unit = CASE_UNIT_PREFIX
+    for unit, key, body, body_type, region, categories, result, submitted, closed in case_rows(
+        cases
+    ):
+        found = by_dates.get((submitted, closed))
+        if found is None:
+            found = by_dates[submitted, closed] = index.dates(submitted, closed)
+            pair_cases.append(0)
+        dates_part, pair, attributed = found
+        if dates_part < 0:
             continue
-        closed = case.closed_on
-        if closed is not None and start <= closed <= end:
-            durations.append(max(0, (closed - case.submitted_on).days))
-        if several and case.unit in several:
-            mask = 0
-            for component in found:
-                mask |= masks[component]
-            entry = merged.get(case.unit)
-            if entry is None:
-                entry = ([0, case.unit_key], {})
-                merged[case.unit] = entry
-            entry[0][0] |= mask
-            if case.body is not None:
-                entry[1][case.body] = entry[1].get(case.body, 0) | mask
+        pair_cases[pair] += 1
+        attributes_part = -1
+        if attributed:
+            described = (region, body_type, categories, result)
+            part = by_attributes.get(described)
+            if part is None:
+                part = by_attributes[described] = index.attributes(*described)
+            attributes_part = part
+        this = (key, body, dates_part, attributes_part)
+        if unit.startswith(case_unit):
+            singles.append(this)
             continue
-        key = case.unit_key
-        for component in found:
-            component_counts[component] += 1
-            component_keys[component] += key
-        if case.body is not None:
-            body = case.body << _COMPONENT_BITS
-            for component in found:
-                slot = body | component
-                component_bodies[slot] = component_bodies.get(slot, 0) + 1
-    if len(index.component_cells) > capacity:
-        raise AssertionError("more table components than the tally can number")
+        seen = units.setdefault(unit, this)
+        if seen is this:
+            continue
+        if isinstance(seen, tuple):
+            seen = units[unit] = _Several(*seen)
+        seen.add(body, dates_part, attributes_part)
+    parts = len(index.part_cells)
+    if parts > _PART_MASK:
+        raise AssertionError("more table parts than the tally can number")
+    part_counts = [0] * parts
+    part_keys = [0] * parts
+    body_slots: list[int] = []
+    several: list[_Several] = []
+    for counted in chain(singles, units.values()):
+        if not isinstance(counted, tuple):
+            several.append(counted)
+            continue
+        key, body, dates_part, attributes_part = counted
+        part_counts[dates_part] += 1
+        part_keys[dates_part] += key
+        if attributes_part >= 0:
+            part_counts[attributes_part] += 1
+            part_keys[attributes_part] += key
+        if body is not None:
+            body_slots.append((body << _PART_BITS) | dates_part)
+            if attributes_part >= 0:
+                body_slots.append((body << _PART_BITS) | attributes_part)
     size = len(grid.cell_ids)
     counts = [0] * size
     key_sums = [0] * size
-    per_body: Counter[tuple[int, int]] = Counter()
-    for component, cells in enumerate(index.component_cells):
-        number, key_sum = component_counts[component], component_keys[component]
+    part_cells = index.part_cells
+    for part, number in enumerate(part_counts):
         if number:
-            for cell in cells:
+            key_sum = part_keys[part]
+            for cell in part_cells[part]:
                 counts[cell] += number
                 key_sums[cell] += key_sum
-    for slot, number in component_bodies.items():
-        body = slot >> _COMPONENT_BITS
-        for cell in index.component_cells[slot & _COMPONENT_MASK]:
-            per_body[cell, body] += number
-    for (mask, key), bodies in merged.values():
-        for cell in bits(mask):
+    per_body: dict[int, list[int]] = {}
+    for slot, number in Counter(body_slots).items():
+        body = slot >> _PART_BITS
+        cells_of_body = per_body.get(body)
+        if cells_of_body is None:
+            cells_of_body = per_body[body] = [0] * size
+        for cell in part_cells[slot & _PART_MASK]:
+            cells_of_body[cell] += number
+    for organisation in several:
+        key = organisation.key
+        for cell in _cells_of(organisation.parts, part_cells):
             counts[cell] += 1
             key_sums[cell] += key
-        for body, body_mask in bodies.items():
-            for cell in bits(body_mask):
-                per_body[cell, body] += 1
-    top_body = [0] * size
-    for (cell, _body), number in per_body.items():
-        if number > top_body[cell]:
-            top_body[cell] = number
-    return Tally(counts, key_sums, top_body, sorted(durations))
+        for body, body_parts in organisation.by_body.items():
+            cells_of_body = per_body.get(body)
+            if cells_of_body is None:
+                cells_of_body = per_body[body] = [0] * size
+            for cell in _cells_of(body_parts, part_cells):
+                cells_of_body[cell] += 1
+    top_body = [max(column) for column in zip(*per_body.values(), strict=True)] or [0] * size
+    durations_by_days: Counter[int] = Counter()
+    for pair, number in enumerate(pair_cases):
+        days = index.pair_days[pair]
+        if number and days is not None:
+            durations_by_days[days] += number
+    durations = [days for days in sorted(durations_by_days) for _ in range(durations_by_days[days])]
+    return Tally(counts, key_sums, top_body, durations)
+
+
+class _Several:
+    """An organisation with several cases: its record key (its first case's), the parts its
+    cases fall in, and those parts per respondent body."""
+
+    __slots__ = ("by_body", "key", "parts")
+
+    def __init__(self, key: int, body: int | None, dates_part: int, attributes_part: int) -> None:
+        self.key = key
+        self.parts: set[int] = set()
+        self.by_body: dict[int, set[int]] = {}
+        self.add(body, dates_part, attributes_part)
+
+    def add(self, body: int | None, dates_part: int, attributes_part: int) -> None:
+        self.parts.add(dates_part)
+        self.parts.add(attributes_part)
+        if body is not None:
+            of_body = self.by_body.get(body)
+            if of_body is None:
+                of_body = self.by_body[body] = set()
+            of_body.add(dates_part)
+            of_body.add(attributes_part)
+
+
+def _cells_of(parts: set[int], part_cells: Sequence[tuple[int, ...]]) -> set[int]:
+    """The cells an organisation's parts cover (-1, no part, covers none)."""
+    cells: set[int] = set()
+    for part in parts:
+        if part >= 0:
+            cells.update(part_cells[part])
+    return cells
 
 
 @dataclass(frozen=True)
@@ -251,7 +318,7 @@ class ComputedRelease:
 
 
 def compute_release(
-    cases: Sequence[CaseStatistics],
+    cases: Sequence[CaseStatistics | CaseRow],
     period: Period,
     dims: Dimensions,
     *,

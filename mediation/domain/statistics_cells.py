@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from mediation.domain.statistics_periods import YEAR
 from mediation.domain.statistics_tables import (
@@ -10,7 +11,6 @@ from mediation.domain.statistics_tables import (
     NOT_RECORDED,
     RECEIVED,
     RESOLUTION_BANDS,
-    CaseStatistics,
     CellGrid,
     Dimensions,
     cell_id,
@@ -20,8 +20,13 @@ from mediation.domain.statistics_tables import (
 class CellIndex:
     """Which cells a case falls in, as a few *components* (sets of cells that always go
     together: the quarter and the year a case was received in; its region; its body type;
-    its band; its categories with its outcome). Components are numbered once and cached, so
-    counting a case is a handful of integer look-ups."""
+    its band; its categories with its outcome).
+
+    Counting looks components up in two *parts* per case, each numbered once and cached by
+    the caller: a date part (received, closed and band components, from the two dates) and
+    an attribute part (region, body type, categories with outcome, for a case closed in a
+    year's period). A million cases fall in a few hundred parts, so most of the counting is
+    per part, and parts are expanded into cells at the end."""
 
     def __init__(self, grid: CellGrid, dims: Dimensions) -> None:
         self.grid = grid
@@ -29,7 +34,12 @@ class CellIndex:
         self.start, self.end = self.period.start, self.period.end
         self.is_year = self.period.kind == YEAR
         self.component_cells: list[tuple[int, ...]] = []
-        self.component_masks: list[int] = []
+        # The cells of each part, by number.
+        self.part_cells: list[tuple[int, ...]] = []
+        self._parts: dict[tuple[int, ...], int] = {}
+        # Days from submission to closure of each pair of dates numbered by `dates`
+        # (None when the case did not close in the period).
+        self.pair_days: list[int | None] = []
         year = str(self.period.year)
         index = grid.index
         self.received_by_month: dict[int, int] = {}
@@ -56,12 +66,7 @@ class CellIndex:
         self._category_outcome: dict[tuple[tuple[str, ...], str | None], int] = {}
 
     def _component(self, cells: Iterable[int]) -> int:
-        cells = tuple(cells)
-        mask = 0
-        for cell in cells:
-            mask |= 1 << cell
-        self.component_cells.append(cells)
-        self.component_masks.append(mask)
+        self.component_cells.append(tuple(cells))
         return len(self.component_cells) - 1
 
     def _by_value(self, dim: str, values: Iterable[str]) -> dict[str | None, int]:
@@ -89,37 +94,54 @@ class CellIndex:
             self._category_outcome[key] = found
         return found
 
-    def components(self, case: CaseStatistics) -> list[int]:
-        """The components (and so the cells) one case falls in; empty if none."""
-        found = []
-        start, end = self.start, self.end
-        submitted = case.submitted_on
-        if start <= submitted <= end:
-            found.append(self.received_by_month[submitted.month])
-        closed = case.closed_on
-        if closed is None or not (start <= closed <= end):
-            return found
-        found.append(self.closed_by_month[closed.month])
-        if not self.is_year:
-            return found
-        regions, body_types = self.regions, self.body_types
-        found.append(regions.get(case.region, regions[NOT_RECORDED]))
-        found.append(body_types.get(case.body_type, body_types[NOT_RECORDED]))
-        days = (closed - submitted).days
-        band = self.band_starts[0][1]
-        for first, band_id in self.band_starts:
-            if days >= first:
-                band = band_id
-        found.append(self.bands[band])
-        found.append(self._category_outcome_component(case.categories, case.result))
+    def _part(self, components: tuple[int, ...]) -> int:
+        found = self._parts.get(components)
+        if found is None:
+            found = len(self.part_cells)
+            self.part_cells.append(
+                tuple(cell for c in components for cell in self.component_cells[c])
+            )
+            self._parts[components] = found
         return found
 
+    def dates(self, submitted: date, closed: date | None) -> tuple[int, int, bool]:
+        """For a case's two dates: its date part (-1 when it falls in no cell), a new
+        number for the pair of dates (its days to resolution go in `pair_days`), and
+        whether its attribute part counts too (it closed in a year's period)."""
+        found = []
+        start, end = self.start, self.end
+        if start <= submitted <= end:
+            found.append(self.received_by_month[submitted.month])
+        days = None
+        closed_here = False
+        if closed is not None and start <= closed <= end:
+            closed_here = True
+            found.append(self.closed_by_month[closed.month])
+            days = (closed - submitted).days
+            if self.is_year:
+                band = self.band_starts[0][1]
+                for first, band_id in self.band_starts:
+                    if days >= first:
+                        band = band_id
+                found.append(self.bands[band])
+            days = max(0, days)
+        self.pair_days.append(days)
+        part = self._part(tuple(found)) if found else -1
+        return part, len(self.pair_days) - 1, closed_here and self.is_year
 
-def bits(mask: int) -> list[int]:
-    """The positions of the set bits of a mask, lowest first."""
-    found = []
-    while mask:
-        low = mask & -mask
-        found.append(low.bit_length() - 1)
-        mask ^= low
-    return found
+    def attributes(
+        self,
+        region: str | None,
+        body_type: str | None,
+        categories: tuple[str, ...],
+        result: str | None,
+    ) -> int:
+        """The attribute part of a case closed in a year's period."""
+        regions, body_types = self.regions, self.body_types
+        return self._part(
+            (
+                regions.get(region, regions[NOT_RECORDED]),
+                body_types.get(body_type, body_types[NOT_RECORDED]),
+                self._category_outcome_component(categories, result),
+            )
+        )

@@ -8,7 +8,6 @@ release has already opened once.
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from mediation.services.statistics_inputs import (
     StatisticsKeys,
     amend_statistical_record,
     record_context,
+    record_plaintext,
     unlock_statistics,
 )
 from mediation.services.statistics_releases import ReleaseRefused, publish_release
@@ -127,7 +127,7 @@ def insert_historic_cases(
             if case.organisation:
                 content["organisation"] = case.organisation
                 content["organisation_key"] = case.organisation_key
-            plain = json.dumps(content, sort_keys=True).encode("utf-8")
+            plain = record_plaintext(content)
             records.append(
                 {
                     "case_id": ids[reference],

@@ -32,6 +32,7 @@ from mediation.services.errors import ServiceError
 from mediation.services.statistics_inputs import (
     collect_inputs,
     count_inputs,
+    garbage_collection_paused,
     taxonomy_dimensions,
     unlock_statistics,
 )
@@ -169,17 +170,19 @@ def publish_release(
     keys = unlock_statistics(session, officer_key)
     if progress_total is not None:
         progress_total(count_inputs(session, period))
-    inputs = collect_inputs(session, keys, period, progress)
-    published_before, suppressed_before = release_history(session)
-    computed = compute_release(
-        inputs.cases,
-        period,
-        taxonomy_dimensions(),
-        previously_published=published_before,
-        previously_suppressed=suppressed_before,
-        noise_plan=noise_plan,
-        noise_source=noise_source,
-    )
+    with garbage_collection_paused():
+        inputs = collect_inputs(session, keys, period, progress)
+        published_before, suppressed_before = release_history(session)
+        computed = compute_release(
+            inputs.rows,
+            period,
+            taxonomy_dimensions(),
+            previously_published=published_before,
+            previously_suppressed=suppressed_before,
+            noise_plan=noise_plan,
+            noise_source=noise_source,
+        )
+        del inputs.rows[:]  # a million rows, freed before the collector runs again
     content = computed.content()
     sha256 = content_sha256(content)
     if previous is not None and noise_plan is None and sha256 == previous.sha256:

@@ -64,6 +64,7 @@ from mediation.vault.sealing import (
 )
 from mediation.vault.suites import DEFAULT_SUITE, MLKEM768_X25519, SUITES, X25519
 from mediation.vault.symmetric import (
+    SymmetricOpener,
     decrypt_symmetric,
     encrypt_symmetric,
     generate_symmetric_key,
@@ -86,6 +87,7 @@ __all__ = [
     "KdfParams",
     "KeyPair",
     "PublicKey",
+    "SymmetricOpener",
     "TamperedCiphertext",
     "UnsupportedSuite",
     "VaultError",
