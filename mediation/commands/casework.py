@@ -263,13 +263,12 @@ def outcome(
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 def invite(officer_email: str, reference: str, email: str, name: str) -> None:
-    """Invite someone from the case's public body; prints their single-use set-up path."""
+    """Invite someone from the case's public body; prints their single-use set-up path.
+    Refused until the complainant has approved a disclosure statement."""
     user, _ = sign_in_case_officer(officer_email)
     case = _case(user, reference)
     try:
-        created = respondents.invite(
-            database(), user, email=email, name=name, body_id=case.respondent_body_id
-        )
+        created = respondents.invite(database(), user, case, email=email, name=name)
     except ServiceError as exc:
         fail(str(exc))
     db.session.commit()

@@ -11,21 +11,56 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.extensions import db
 from mediation.models.time import utcnow
 
+# A case in these states is out of the case officers' queue (unless a funding check is due).
+DONE_STATES = ("closed", "draft")
+# A case in the queue, as its index states it (and the queue's statements, word for word).
+LIVE_CASE = "keys_destroyed_on IS NULL AND state NOT IN ('closed', 'draft')"
+# A case with keys and a funding check to do, due or not.
+CHECK_TO_DO = "keys_destroyed_on IS NULL AND funding_check_due_on IS NOT NULL"
+
 
 class Case(db.Model):  # type: ignore[name-defined,misc]
     """One complaint. Sensitive fields are HPKE envelopes sealed to the case's public keys."""
 
     __tablename__ = "cases"
+    # The case officers' queue reads nothing of a case but these indexes: the live cases
+    # in the queue's order (urgent, nearest deadline, id), and the cases with keys and a
+    # funding check to do by its date (closed cases stay in the queue while one is due).
+    __table_args__ = (
+        Index(
+            "ix_cases_queue",
+            "urgent",
+            "next_deadline_on",
+            "id",
+            "state",
+            "keys_destroyed_on",
+            "funding_check_due_on",
+            sqlite_where=text(LIVE_CASE),
+            postgresql_where=text(LIVE_CASE),
+        ),
+        Index(
+            "ix_cases_queue_funding_checks",
+            "funding_check_due_on",
+            "keys_destroyed_on",
+            "state",
+            "urgent",
+            "next_deadline_on",
+            sqlite_where=text(CHECK_TO_DO),
+            postgresql_where=text(CHECK_TO_DO),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
@@ -42,6 +77,13 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
     keys_destroyed_on: Mapped[date | None] = mapped_column(Date)
     # Random, fixed at creation: the statistics cell-key method perturbs by it.
     record_key: Mapped[int] = mapped_column(Integer)
+    # Copies for the case officers' queue, which orders and counts thousands of cases and
+    # so must not visit their clocks or checks: the nearest deadline of a running clock
+    # (none while on hold) and which clock's it is, and the earliest funding check still
+    # to do. Kept exact at every flush by services/case_clocks.py; set nowhere else.
+    next_deadline_on: Mapped[date | None] = mapped_column(Date)
+    next_deadline_kind: Mapped[str | None] = mapped_column(String(30))
+    funding_check_due_on: Mapped[date | None] = mapped_column(Date)
 
     suite: Mapped[str] = mapped_column(String(32))
     case_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -169,8 +169,6 @@ class DisclosureStatement(db.Model):  # type: ignore[name-defined,misc]
     sent_on: Mapped[date | None] = mapped_column(Date)
     decided_on: Mapped[date | None] = mapped_column(Date)
     draft: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # SHA-256 of the draft text: the complainant approves exactly the text they were shown.
-    draft_digest: Mapped[str | None] = mapped_column(String(64))
     change_request: Mapped[bytes | None] = mapped_column(LargeBinary)
     approved_text: Mapped[str | None] = mapped_column(Text)
 

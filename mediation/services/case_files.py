@@ -34,6 +34,7 @@ from mediation.services import (
     mediation_work,
     outcomes,
     routing,
+    sealed_reasons,
     triage,
 )
 from mediation.services.accounts import actor_for
@@ -84,6 +85,9 @@ class CaseFile:
     # The body's name as the complainant typed it, while the case waits against a
     # placeholder (it is kept only in the sealed narrative).
     named_body: str | None = None
+    # Reasons given on the case (sealed to the case key), opened: all of them for a case
+    # officer, a mediator's own for a mediator.
+    reasons: list[sealed_reasons.GivenReason] = field(default_factory=list)
 
     @property
     def state_label(self) -> str:
@@ -142,6 +146,9 @@ def _gather(session: Session, viewer: StaffUser, case: Case, key: KeyPair) -> Ca
         complainant_messages=mediation_work.complainant_thread(session, viewer, case, key),
         respondent_messages=mediation_work.respondent_thread(session, case),
         notes=mediation_work.read_notes(session, case, key),
+        reasons=sealed_reasons.history(
+            session, case, key, only_by=None if viewer.role == CASE_OFFICER else viewer.id
+        ),
         events=list(
             session.execute(
                 select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)

@@ -242,7 +242,7 @@ def portal(session: Session, case: Case, complainant_key: KeyPair) -> Portal:
         service_dates=service_dates(case, events),
         messages=messages(session, case, case_key),
         documents=documents(session, case, case_key),
-        disclosures=identity_access.disclosure_log(session, case),
+        disclosures=identity_access.disclosure_log(session, case, case_key),
         breaches=breaches,
         body_name=body.name if body else None,
         actions=available_actions(case),

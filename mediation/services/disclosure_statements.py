@@ -117,7 +117,6 @@ def save_draft(session: Session, author: StaffUser, case: Case, text: str) -> Di
     row.draft = seal_text(
         text, PublicKey(case.suite, case.case_public_key), _context(case, row, "draft")
     )
-    row.draft_digest = digest(text)
     record(
         session,
         actor_for(author),

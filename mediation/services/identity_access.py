@@ -15,7 +15,7 @@ from mediation.models.audit import AuditEntry
 from mediation.models.cases import Case, IdentityDecision, IdentityRequest
 from mediation.models.staff import StaffUser
 from mediation.models.time import as_utc, utcnow
-from mediation.services import case_keys, settings
+from mediation.services import case_keys, sealed_reasons, settings
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import CASE_KEY, IDENTITY_KEY, field_context
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
@@ -76,20 +76,51 @@ def request_identity(
     ).scalar_one_or_none()
     if pending is not None:
         raise InvalidInput("You already have a request waiting for a decision on this case.")
-    request = IdentityRequest(
-        case_id=case.id, mediator_id=mediator.id, reason=_reason(reason), status="pending"
-    )
+    cleaned = _reason(reason)
+    # The reason is sealed to the case key: its holders (case officers, this mediator,
+    # the complainant) read it; the server and the admin cannot.
+    request = IdentityRequest(case_id=case.id, mediator_id=mediator.id, reason="", status="pending")
     session.add(request)
     session.flush()
+    request.reason = _sealed(case, cleaned, sealed_reasons.request_field(request.id))
     record(
         session,
         staff_actor(mediator),
         "identity.requested",
         case_reference=case.reference,
-        reason=request.reason,
+        reason=_sealed(case, cleaned),
         details={"request_id": request.id},
     )
     return request
+
+
+def _sealed(case: Case, text: str, field: str = sealed_reasons.AUDIT) -> str:
+    sealed = sealed_reasons.seal_reason(case, text, field)
+    if sealed is None:
+        raise InvalidInput("This case's keys have been destroyed: nothing more can be recorded.")
+    return sealed
+
+
+def request_reason(case: Case, request: IdentityRequest, case_key: KeyPair) -> str:
+    """A request's reason, opened with the case key (case officers and the mediator)."""
+    return sealed_reasons.open_reason(
+        case, request.reason, case_key, sealed_reasons.request_field(request.id)
+    )
+
+
+def request_reason_for(case: Case, request: IdentityRequest, user_key: KeyPair) -> str:
+    """A request's reason for a staff member: opened if they hold the case key."""
+    try:
+        case_key = case_keys.open_grant(case, CASE_KEY, user_key)
+    except NotAllowed:
+        return sealed_reasons.for_admin(request.reason)
+    return request_reason(case, request, case_key)
+
+
+def decision_reason(case: Case, decision: IdentityDecision, case_key: KeyPair) -> str:
+    return sealed_reasons.open_reason(
+        case, decision.reason, case_key, sealed_reasons.decision_field(decision.id)
+    )
 
 
 def decide_identity_request(
@@ -112,16 +143,23 @@ def decide_identity_request(
     if any(d.officer_id == officer.id for d in request.decisions):
         raise InvalidInput("You have already decided on this request; another officer must.")
     cleaned = _reason(reason)
-    request.decisions.append(
-        IdentityDecision(officer_id=officer.id, approved=approve, reason=cleaned)
-    )
     case = session.get(Case, request.case_id)
     assert case is not None
+    decision = IdentityDecision(officer_id=officer.id, approved=approve, reason="")
+    request.decisions.append(decision)
+    session.flush()
+    decision.reason = _sealed(case, cleaned, sealed_reasons.decision_field(decision.id))
     actor = staff_actor(officer)
     if not approve:
         request.status = "refused"
         request.decided_at = utcnow()
-        record(session, actor, "identity.refused", case_reference=case.reference, reason=cleaned)
+        record(
+            session,
+            actor,
+            "identity.refused",
+            case_reference=case.reference,
+            reason=_sealed(case, cleaned),
+        )
         return request
     approvals = sum(1 for d in request.decisions if d.approved)
     needed = settings.get_setting(session, "identity_approvals_required")
@@ -130,7 +168,7 @@ def decide_identity_request(
         actor,
         "identity.approval_given",
         case_reference=case.reference,
-        reason=cleaned,
+        reason=_sealed(case, cleaned),
         details={"approvals": approvals, "needed": needed},
     )
     if approvals >= needed:
@@ -139,6 +177,7 @@ def decide_identity_request(
         if case.mediator_id != mediator.id:
             raise InvalidInput("That mediator is no longer assigned to this case.")
         identity_key = case_keys.open_grant(case, IDENTITY_KEY, officer_key)
+        officer_case_key = case_keys.open_grant(case, CASE_KEY, officer_key)
         case_keys.seal_grant(
             session, case, IDENTITY_KEY, identity_key, case_keys.staff_holder(session, mediator)
         )
@@ -149,7 +188,7 @@ def decide_identity_request(
             actor,
             "identity.disclosed",
             case_reference=case.reference,
-            reason=request.reason,
+            reason=_sealed(case, request_reason(case, request, officer_case_key)),
             details={"to_user_id": mediator.id},
         )
     return request
@@ -167,7 +206,11 @@ def read_identity(
         open_text(case.identity, identity_key, field_context(case, "identity"))
     )
     record(
-        session, staff_actor(user), "identity.viewed", case_reference=case.reference, reason=cleaned
+        session,
+        staff_actor(user),
+        "identity.viewed",
+        case_reference=case.reference,
+        reason=_sealed(case, cleaned),
     )
     return data
 
@@ -192,7 +235,11 @@ DISCLOSURE_WORDING = {
 }
 
 
-def disclosure_log(session: Session, case: Case) -> list[Disclosure]:
+def disclosure_log(
+    session: Session, case: Case, case_key: KeyPair | None = None
+) -> list[Disclosure]:
+    """Who asked, decided and saw, when and why. The reasons are sealed to the case key:
+    without it (`case_key` None) a sealed reason reads only as "reason given (sealed)"."""
     entries = session.execute(
         select(AuditEntry)
         .where(
@@ -210,7 +257,9 @@ def disclosure_log(session: Session, case: Case) -> list[Disclosure]:
             on=as_utc(e.occurred_at).date(),
             who=names.get(e.actor_id or -1, "you") if e.actor_kind == "staff" else "you",
             what=DISCLOSURE_WORDING[e.action],
-            why=e.reason or "",
+            why=sealed_reasons.open_reason(case, e.reason, case_key)
+            if case_key is not None
+            else sealed_reasons.for_admin(e.reason),
         )
         for e in entries
     ]

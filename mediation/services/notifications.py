@@ -296,10 +296,12 @@ def send_invitation(to: str, link: str) -> None:
     message = EmailMessage()
     message["From"] = str(current_app.config["MAIL_DEFAULT_SENDER"])
     message["To"] = to
-    message["Subject"] = "Compact Mediation: you have been invited to respond to a case"
+    # Neutral on purpose: the same email serves a reset, and it never says whether, or
+    # since when, there is a case.
+    message["Subject"] = "Compact Mediation: set up your account"
     message.set_content(
         "Hello,\n\n"
-        "You have been invited to use Compact Mediation on behalf of your organisation.\n\n"
+        "An account has been set up for you on Compact Mediation.\n\n"
         f"Choose your password with this link (it works once, for 7 days):\n{link}\n\n"
         "For confidentiality, our emails never contain any details of a case.\n"
     )

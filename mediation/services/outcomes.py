@@ -17,6 +17,7 @@ from mediation.models.cases import Case
 from mediation.models.casework import FundingCheck, Outcome, SatisfactionResponse
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
+from mediation.services import sealed_reasons
 from mediation.services.accounts import actor_for
 from mediation.services.audit import Actor, record
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
@@ -269,7 +270,8 @@ def clear_urgent(session: Session, officer: StaffUser, case: Case, reason: str) 
         actor_for(officer),
         "case.urgent_cleared",
         case_reference=case.reference,
-        reason=reason.strip(),
+        # What was done about an adverse-treatment report names people: sealed to the case.
+        reason=sealed_reasons.seal_reason(case, reason),
     )
 
 

@@ -10,8 +10,8 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ScalarSelect, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mediation.domain import clocks, workflow
 from mediation.domain.permissions import CASE_OFFICER, RESPONDENT
@@ -55,20 +55,52 @@ RESPONDENT_STATE_LABELS = {
 }
 
 
+NOT_YET_INVITABLE = (
+    "Staff of the public body can be invited only once the complainant has approved a "
+    "disclosure statement: until then the body must not learn of the complaint. "
+    "Nothing was changed."
+)
+
+
+def can_invite(session: Session, case: Case) -> bool:
+    """Whether the case's public body may now be told of it: a confirmed body, records
+    not destroyed, and a disclosure statement the complainant approved."""
+    if case.keys_destroyed_on is not None or case.respondent_body_id is None:
+        return False
+    body = session.get(RespondentBody, case.respondent_body_id)
+    if body is None or not body.confirmed:
+        return False
+    approved = session.execute(
+        select(DisclosureStatement.id).where(
+            DisclosureStatement.case_id == case.id, DisclosureStatement.status == "approved"
+        )
+    ).first()
+    return approved is not None
+
+
 def invite(
-    session: Session, officer: StaffUser, *, email: str, name: str, body_id: int | None
+    session: Session, officer: StaffUser, case: Case, *, email: str, name: str
 ) -> NewAccount:
-    """An account for someone at a public body, with a single-use set-up link. Caller
-    commits, then emails the link (notifications.send_invitation)."""
+    """An account for someone at the case's public body, with a single-use set-up link.
+    Refused (nothing changed) until the complainant approves a disclosure statement: an
+    invitation would tell the body that a complaint exists, and when. Caller commits, then
+    emails the link (notifications.send_invitation)."""
     if officer.role != CASE_OFFICER:
         raise NotAllowed("Only a case officer can invite someone from a public body.")
+    body = session.get(RespondentBody, case.respondent_body_id) if case.respondent_body_id else None
+    if body is None or not body.confirmed:
+        # Not on the list yet: a placeholder stands for every case of a body some
+        # complainant named, so its staff would see cases against other bodies.
+        raise InvalidInput("Confirm the public body at triage before inviting its staff.")
+    if not can_invite(session, case):
+        raise InvalidInput(NOT_YET_INVITABLE)
     return accounts.create_staff_user(
         session,
         actor_for(officer),
         email=email,
         name=name,
         role=RESPONDENT,
-        respondent_body_id=body_id,
+        respondent_body_id=case.respondent_body_id,
     )
 
 
@@ -92,25 +124,39 @@ class CaseSummary:
     needs_answer: bool
 
 
-def _reply_due(session: Session, case: Case) -> date | None:
-    clock = session.execute(
-        select(CaseClock)
+def _reply_due_on(
+    case_id: ColumnElement[int] | InstrumentedAttribute[int] | int,
+) -> ScalarSelect[date]:
+    """The due date of the case's running reply clock (the latest, if ever more than one),
+    as a scalar subquery: correlated to `Case.id` in a list, or bound to one case."""
+    return (
+        select(CaseClock.due_on)
         .where(
-            CaseClock.case_id == case.id,
+            CaseClock.case_id == case_id,
             CaseClock.kind == clocks.RESPONDENT_REPLY,
             CaseClock.met_on.is_(None),
             CaseClock.stopped_on.is_(None),
         )
         .order_by(CaseClock.id.desc())
         .limit(1)
-    ).scalar_one_or_none()
-    return clock.due_on if clock else None
+        .scalar_subquery()
+    )
+
+
+def _reply_due(session: Session, case: Case) -> date | None:
+    return session.execute(select(_reply_due_on(case.id))).scalar_one_or_none()
 
 
 def cases_for(session: Session, user: StaffUser) -> list[CaseSummary]:
+    """The body's case list in one statement, its reply clocks included, however many."""
     _check_user(user)
     rows = session.execute(
-        select(Case, DisclosureStatement)
+        select(
+            Case.reference,
+            Case.state,
+            DisclosureStatement.decided_on,
+            _reply_due_on(Case.id).correlate(Case),
+        )
         .join(DisclosureStatement, DisclosureStatement.case_id == Case.id)
         .where(
             Case.respondent_body_id == user.respondent_body_id,
@@ -119,19 +165,16 @@ def cases_for(session: Session, user: StaffUser) -> list[CaseSummary]:
         )
         .order_by(DisclosureStatement.decided_on.desc(), Case.id)
     ).all()
-    summaries = []
-    for case, statement in rows:
-        due = _reply_due(session, case)
-        summaries.append(
-            CaseSummary(
-                reference=case.reference,
-                state=state_label(case.state),
-                statement_approved_on=statement.decided_on,
-                reply_due_on=due,
-                needs_answer=due is not None,
-            )
+    return [
+        CaseSummary(
+            reference=reference,
+            state=state_label(state),
+            statement_approved_on=approved_on,
+            reply_due_on=due,
+            needs_answer=due is not None,
         )
-    return summaries
+        for reference, state, approved_on, due in rows
+    ]
 
 
 @dataclass(frozen=True)

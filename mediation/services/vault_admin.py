@@ -13,7 +13,14 @@ from mediation.domain.permissions import CASE_OFFICER, MEDIATOR
 from mediation.models.cases import Case, CaseDocument, CaseMessage, SealedKey
 from mediation.models.staff import StaffUser
 from mediation.models.statistics import StatisticsKey, StatisticsKeyGrant
-from mediation.services import accounts, case_keys, casework_keys, keyring, settings
+from mediation.services import (
+    accounts,
+    case_keys,
+    casework_keys,
+    keyring,
+    sealed_reasons,
+    settings,
+)
 from mediation.services.accounts import NewAccount
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import (
@@ -195,6 +202,7 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
                 field_context(case, f"document:{document.id}:content"),
             )
         casework_keys.reseal_case(session, case, old_case, new_case)
+        sealed_reasons.reseal(session, case, old_case, new_case)
         old_grants = list(case.grants)
         case.grants.clear()
         session.flush()

@@ -18,7 +18,7 @@ from mediation.models.casework import (
     Outcome,
 )
 from mediation.models.time import utcnow
-from mediation.services import case_clocks, notifications
+from mediation.services import case_clocks, notifications, sealed_reasons
 from mediation.services.audit import Actor, record
 from mediation.services.errors import ServiceError
 
@@ -124,7 +124,8 @@ def perform(
     `expected_state` is the state the person acting saw: if the case has moved on since
     (another case officer acted first), the action is refused and nothing changes.
 
-    A staff member's `fields["reason"]` goes to the audit log as the reason. A
+    A staff member's `fields["reason"]` goes to the audit log as the reason, sealed to
+    the case key (`sealed_reasons`). A
     complainant's reason is their own words, so it is sealed to the case as a message to
     the case officers instead, and never stored in the clear.
     """
@@ -167,6 +168,9 @@ def perform(
 
         add_message(session, case, actor, reason, audience="case_officer")
         reason = None
+    # Anyone else's reason can name people or organisations: it is sealed to the case key,
+    # read by its holders on the case's pages, and shown to the admin only as "given".
+    reason = sealed_reasons.seal_reason(case, reason)
     record(
         session,
         actor,

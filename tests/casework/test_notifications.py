@@ -182,7 +182,7 @@ def test_a_complainants_email_waits_for_a_case_officers_key(
 def test_an_invitation_carries_a_working_single_use_link_that_is_never_stored(
     app: Flask, inbox: Inbox, driver: Driver, staffed: Staffed
 ) -> None:
-    filed = driver.to("triage")
+    filed = driver.to("mediation_offered")  # an approved statement: the body may know
     officer = staff_browser(app, staffed.logins["officer"])
     page = officer.post(
         f"/casework/cases/{filed.reference}/invite",

@@ -222,11 +222,7 @@ def test_no_one_can_be_invited_for_a_placeholder_so_no_body_sees_its_cases(
         case = the_case(receipt.reference)
         with pytest.raises(InvalidInput, match="Confirm the public body"):
             respondents.invite(
-                db.session,
-                user,
-                email="clerk@odcombe.example.org",
-                name="A Clerk",
-                body_id=case.respondent_body_id,
+                db.session, user, case, email="clerk@odcombe.example.org", name="A Clerk"
             )
         db.session.rollback()
     # A respondent of a listed body sees none of the unlisted cases.

@@ -11,7 +11,7 @@ from mediation.extensions import database, db
 from mediation.models.audit import AuditEntry
 from mediation.models.bodies import RespondentBody
 from mediation.models.staff import Role, StaffUser
-from mediation.services import accounts, audit, notifications, settings
+from mediation.services import accounts, audit, notifications, sealed_reasons, settings
 from mediation.services.errors import ServiceError
 from mediation.web.access import requires, signed_in_user
 from mediation.web.admin.forms import ConfirmForm, NewUserForm, SettingsForm
@@ -151,4 +151,7 @@ def audit_log(page: int = 1) -> str:
         result=result,
         page=page,
         pages=max(1, -(-total // AUDIT_PAGE_SIZE)),
+        # A reason about a case is sealed to the case key: the admin sees only that one
+        # was given.
+        shown_reason=sealed_reasons.for_admin,
     )

@@ -86,7 +86,10 @@ def funding_check(reference: str, check_id: int) -> Response:
 @requires(Permission.TRIAGE_CASES)
 def invite(reference: str) -> Response | str:
     found = officer_case_or_404(reference)
-    body = found.respondent_body_id
+    if not respondents.can_invite(database(), found):
+        # Not even the form: the body must not learn of the complaint before approval.
+        flash(respondents.NOT_YET_INVITABLE, "error")
+        return _back(reference, "#public-body")
     form = InviteForm()
     error = None
     if form.validate_on_submit():
@@ -94,9 +97,9 @@ def invite(reference: str) -> Response | str:
             created = respondents.invite(
                 database(),
                 signed_in_user(),
+                found,
                 email=form.email.data or "",
                 name=form.name.data or "",
-                body_id=body,
             )
         except ServiceError as exc:
             db.session.rollback()

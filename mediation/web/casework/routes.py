@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from functools import lru_cache
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    get_template_attribute,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as flask_session
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from mediation.domain import workflow
@@ -12,11 +26,13 @@ from mediation.domain.permissions import Permission
 from mediation.domain.taxonomy import load_taxonomy
 from mediation.extensions import database, db
 from mediation.models.bodies import RespondentBody
+from mediation.models.cases import Case
 from mediation.services import case_access, case_files, case_queue, notifications, triage
 from mediation.services.accounts import actor_for
 from mediation.services.errors import ServiceError
 from mediation.services.workflow import perform
 from mediation.web.access import SignInAgain, current_keypair, requires, signed_in_user
+from mediation.web.case_sections import CasePage
 from mediation.web.casework.forms import (
     ActionForm,
     ConfirmForm,
@@ -58,16 +74,34 @@ def _deliver_notifications(response: Response) -> Response:
 
 
 def body_choices() -> list[tuple[int, str]]:
+    """Bodies on the list: never a placeholder for a body a complainant named (see
+    services/intake_bodies.py), which must be replaced by the real one."""
     rows = db.session.execute(
-        select(RespondentBody.id, RespondentBody.name).order_by(RespondentBody.name)
+        select(RespondentBody.id, RespondentBody.name)
+        .where(RespondentBody.confirmed.is_(True))
+        .order_by(RespondentBody.name)
     ).all()
     return [(0, "Choose a public body"), *((row.id, row.name) for row in rows)]
+
+
+FILTER_FIELDS = ("state", "category", "body_type", "region")
+
+
+@lru_cache(maxsize=256)
+def _filter_fields(chosen: tuple[tuple[str, str], ...]) -> Markup:
+    """The queue's filter fields with these values chosen. Nothing else goes into them
+    (their options are the workflow's states and the taxonomy's lists), and writing out
+    their sixty-odd options took a fifth of the page: each choice is written once."""
+    write = get_template_attribute("casework/_queue_filters.html", "filter_fields")
+    fields: Markup = write(QueueFilterForm(MultiDict(chosen)))
+    return fields
 
 
 @blueprint.route("/")
 @requires(Permission.VIEW_CASE_QUEUE)
 def queue() -> str:
     form = QueueFilterForm(request.args)
+    chosen = tuple((name, request.args[name]) for name in FILTER_FIELDS if name in request.args)
     view = request.args.get("view", "all")
     filters = case_queue.QueueFilters(
         view=view if view in case_queue.VIEWS else "all",
@@ -76,25 +110,48 @@ def queue() -> str:
         body_type=form.body_type.data or None,
         region=form.region.data or None,
     )
-    result = case_queue.build_queue(database(), filters)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    result = case_queue.build_queue(database(), filters, page=page, page_size=case_queue.PAGE_SIZE)
+    kept: dict[str, Any] = {
+        "view": filters.view,
+        "state": filters.state,
+        "category": filters.category,
+        "body_type": filters.body_type,
+        "region": filters.region,
+    }
+
+    def page_url(number: int) -> str | None:
+        if not 1 <= number <= result.pages or number == result.page:
+            return None
+        return url_for("casework.queue", **kept, page=number if number > 1 else None)
+
     return render_template(
         "casework/queue.html",
         queue=result,
         filters=filters,
-        form=form,
-        taxonomy=load_taxonomy(),
+        filter_fields=_filter_fields(chosen),
+        category_labels={c.id: c.label for c in load_taxonomy().categories},
         views=case_queue.VIEWS,
+        previous_url=page_url(result.page - 1),
+        next_url=page_url(result.page + 1),
+        # Every row links to its case: the link is built once and each row adds its
+        # reference (a URL-safe "CM-XXXX-XXXX"), as building fifty links costs a sixth
+        # of the page.
+        case_link=url_for("casework.case", reference="~").removesuffix("~"),
     )
 
 
-def _back(reference: str, anchor: str = "") -> Response:
-    return redirect(url_for("casework.case", reference=reference) + anchor)
+OFFICER_PAGE = CasePage("casework.case")
+_back = OFFICER_PAGE.back
+_refused = OFFICER_PAGE.refused
 
 
-def _refused(exc: ServiceError, reference: str, anchor: str = "") -> Response:
-    db.session.rollback()
-    flash(str(exc), "error")
-    return _back(reference, anchor)
+def officer_case_or_404(reference: str) -> Case:
+    """The case a case officer's form is about (its row alone), or 404."""
+    try:
+        return case_access.officer_case_metadata(database(), signed_in_user(), reference)
+    except case_access.CaseNotFound:
+        abort(404)
 
 
 @blueprint.route("/cases/<reference>")
@@ -107,18 +164,76 @@ def case(reference: str) -> Response | str:
     except ServiceError as exc:
         return render_template("errors/error.html", code=404, title="Case", message=str(exc))
     db.session.commit()  # the audit entry for opening the case
-    triage_form = TriageForm(
+    typed = flask_session.pop(TYPED_ASSESSMENT, None)
+    if isinstance(typed, dict) and typed.get("reference") == file.case.reference:
+        triage_form, conflict = _typed_assessment(file, typed)
+    else:
+        triage_form, conflict = _saved_assessment(file), None
+    triage_form.respondent_body_id.choices = body_choices()  # type: ignore[assignment]
+    return _case_page(file, triage_form, conflict)
+
+
+# The session key that carries an assessment the officer typed, when it was not saved,
+# to the case page that shows it again (codes only: categories, a body id, a language).
+TYPED_ASSESSMENT = "typed_assessment"
+
+
+def _saved_assessment(file: case_files.CaseFile) -> TriageForm:
+    return TriageForm(
         data={
+            "read_version": str(triage.assessment_version(file.triage)),
             "categories": file.triage.categories if file.triage else file.claimed_categories,
             "respondent_body_id": file.case.respondent_body_id or 0,
             "language": file.triage.language if file.triage else "",
         }
     )
-    triage_form.respondent_body_id.choices = body_choices()  # type: ignore[assignment]
+
+
+def _keep_typed_assessment(reference: str, form: TriageForm, conflict: str = "") -> None:
+    flask_session[TYPED_ASSESSMENT] = {
+        "reference": reference,
+        "read_version": str(form.read_version.data or "")[:12],
+        "categories": [str(c)[:40] for c in form.categories.data or []][:30],
+        "respondent_body_id": form.respondent_body_id.data
+        if isinstance(form.respondent_body_id.data, int)
+        else 0,
+        "language": str(form.language.data or "")[:40],
+        "errors": {name: [str(m) for m in messages] for name, messages in form.errors.items()},
+        "conflict": conflict,
+    }
+
+
+def _typed_assessment(
+    file: case_files.CaseFile, typed: dict[str, Any]
+) -> tuple[TriageForm, str | None]:
+    """The assessment as the officer typed it, with why it was not saved: its errors, or
+    (another officer having saved first) a message, shown beside the saved answer."""
+    conflict = str(typed.get("conflict") or "") or None
+    form = TriageForm(
+        data={
+            # After a conflict, saving again is a choice made having seen their answer.
+            "read_version": str(triage.assessment_version(file.triage))
+            if conflict
+            else str(typed.get("read_version") or ""),
+            "categories": list(typed.get("categories") or []),
+            "respondent_body_id": typed.get("respondent_body_id") or 0,
+            "language": str(typed.get("language") or ""),
+        }
+    )
+    for name, messages in dict(typed.get("errors") or {}).items():
+        if name in form:
+            form[name].errors = [str(m) for m in messages]
+    return form, conflict
+
+
+def _case_page(
+    file: case_files.CaseFile, triage_form: TriageForm, triage_conflict: str | None = None
+) -> str:
     return render_template(
         "casework/case.html",
         file=file,
         triage_form=triage_form,
+        triage_conflict=triage_conflict,
         decision_form=DecisionForm(expected_state=file.case.state),
         action_form=ActionForm(),
         statement_form=StatementForm(data={"text": file.statement.working_text}),
@@ -129,6 +244,7 @@ def case(reference: str) -> Response | str:
         confirm_form=ConfirmForm(),
         generic_actions=[t for t in file.actions if t.action not in OWN_FORMS],
         open_for_triage=file.case.state in triage.OPEN_FOR_TRIAGE,
+        body_form=body_routes.body_form_for(file),
         taxonomy=load_taxonomy(),
         workflow=workflow,
     )
@@ -137,24 +253,35 @@ def case(reference: str) -> Response | str:
 @blueprint.route("/cases/<reference>/triage", methods=["POST"])
 @requires(Permission.TRIAGE_CASES)
 def record_triage(reference: str) -> Response:
+    found = officer_case_or_404(reference)
     form = TriageForm()
     form.respondent_body_id.choices = body_choices()  # type: ignore[assignment]
     if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
+        _keep_typed_assessment(found.reference, form)
+        return _back(found.reference, "#triage")
+    read_version = form.version_read()
+    if read_version is None:
+        flash(
+            "The assessment form was out of date. It now shows the saved assessment: make "
+            "your changes again.",
+            "error",
+        )
         return _back(reference, "#triage")
-    officer = signed_in_user()
     try:
-        found = case_access.officer_case_metadata(database(), officer, reference)
         triage.record_triage(
             database(),
-            officer,
+            signed_in_user(),
             found,
             categories=list(form.categories.data or []),
             respondent_body_id=form.respondent_body_id.data or None,
             language=form.language.data,
+            read_version=read_version,
+            officer_key=current_keypair(),
         )
-    except case_access.CaseNotFound:
-        abort(404)
+    except triage.AssessmentChanged as exc:
+        db.session.rollback()
+        _keep_typed_assessment(found.reference, form, conflict=str(exc))
+        return _back(found.reference, "#triage")
     except ServiceError as exc:
         return _refused(exc, reference, "#triage")
     db.session.commit()
@@ -167,8 +294,7 @@ def record_triage(reference: str) -> Response:
 def decide(reference: str) -> Response:
     form = DecisionForm()
     if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
-        return _back(reference, "#decision")
+        return OFFICER_PAGE.first_error(form, reference, "#decision")
     officer = signed_in_user()
     try:
         found = case_access.officer_case_metadata(database(), officer, reference)
@@ -225,4 +351,8 @@ def act(reference: str) -> Response:
 
 
 # The other pages of the case officers' area register themselves on this blueprint.
-from mediation.web.casework import case_work_routes, routing_routes  # noqa: E402,F401
+from mediation.web.casework import (  # noqa: E402,F401
+    body_routes,
+    case_work_routes,
+    routing_routes,
+)

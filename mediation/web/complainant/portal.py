@@ -12,7 +12,7 @@ from mediation.extensions import database, db
 from mediation.services import complainant_portal, complaints, identity_access
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import ALLOWED_EXTENSIONS_TEXT, content_type_for, megabytes
-from mediation.vault import VaultError
+from mediation.vault import KeyPair, VaultError
 from mediation.web.access import public
 from mediation.web.complainant.portal_forms import DocumentForm, MessageForm
 from mediation.web.complainant.routes import blueprint
@@ -149,5 +149,11 @@ def disclosures() -> Response | str:
     signed_in = current_complainant()
     if signed_in is None:
         return signed_out()
-    entries: list[Any] = identity_access.disclosure_log(database(), signed_in[0])
-    return render_template("complainant/disclosures.html", case=signed_in[0], entries=entries)
+    case, key = signed_in
+    try:
+        # The reasons are sealed to the case key, which the complainant holds.
+        case_key: KeyPair | None = complaints.complainant_case_key(case, key)
+    except (ServiceError, VaultError):
+        case_key = None
+    entries: list[Any] = identity_access.disclosure_log(database(), case, case_key)
+    return render_template("complainant/disclosures.html", case=case, entries=entries)

@@ -71,6 +71,9 @@ def decide(request_id: int) -> Response | str:
         form=form,
         error=error,
         request=request,
+        request_reason=identity_access.request_reason_for(case, request, current_keypair())
+        if case is not None
+        else "",
         case=case,
         mediator=mediator,
     )
