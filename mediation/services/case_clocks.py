@@ -152,14 +152,16 @@ def nearest(case: Filing, kept: Sequence[clocks.Clock]) -> clocks.Clock | None:
 
 
 # The queue orders and counts thousands of cases by their nearest deadline and next
-# funding check, so each case row carries them (`Case.next_deadline_on` and the kind of
-# clock it is, `Case.funding_check_due_on`). They are worked out
-# again at every flush that adds, changes or deletes a clock or a funding check, or
-# changes what the clocks of a case filed without clock rows follow, whoever made the
-# change: the workflow, a service, the demo's ageing of dates or a test.
+# funding check, so each case row carries them (`Case.next_deadline_on`, the kind of
+# clock it is, and `Case.funding_check_due_on`). They are worked out again at every flush
+# that adds, changes or deletes a clock or a funding check, or changes what the clocks of
+# a case filed without clock rows run from, whoever made the change: the workflow, a
+# service, the demo's ageing of dates or a test. Writes that bypass the session (Core
+# inserts, as the benchmark's bulk seeding and the migration make) set them themselves.
 _CLOCK_FIELDS = ("case_id", "due_on", "paused_on", "met_on", "stopped_on")
 _CHECK_FIELDS = ("case_id", "due_on", "status")
 _CASE_FIELDS = ("state", "openness", "submitted_on")
+_CHECK_STATUS_DEFAULT = FundingCheck.__table__.c.status.default.arg
 
 
 def _changed(row: Any, fields: Sequence[str]) -> bool:
@@ -228,7 +230,8 @@ def _refresh(
     if check_cases:
         next_check: dict[int, date] = {}
         for check in _pending(session, FundingCheck, check_cases):
-            if check.status == "scheduled":
+            # A check not yet inserted has no status until its column default is applied.
+            if (check.status or _CHECK_STATUS_DEFAULT) == "scheduled":
                 earliest = next_check.get(check.case_id, check.due_on)
                 next_check[check.case_id] = min(earliest, check.due_on)
         for case_id in check_cases & cases.keys():

@@ -100,15 +100,12 @@ def _filter_fields(chosen: tuple[tuple[str, str], ...]) -> Markup:
 @blueprint.route("/")
 @requires(Permission.VIEW_CASE_QUEUE)
 def queue() -> str:
-    form = QueueFilterForm(request.args)
+    # The filters as their fields read them (each field takes its argument's first value).
     chosen = tuple((name, request.args[name]) for name in FILTER_FIELDS if name in request.args)
     view = request.args.get("view", "all")
     filters = case_queue.QueueFilters(
         view=view if view in case_queue.VIEWS else "all",
-        state=form.state.data or None,
-        category=form.category.data or None,
-        body_type=form.body_type.data or None,
-        region=form.region.data or None,
+        **{name: value or None for name, value in chosen},
     )
     page = max(1, request.args.get("page", 1, type=int) or 1)
     result = case_queue.build_queue(database(), filters, page=page, page_size=case_queue.PAGE_SIZE)
@@ -130,14 +127,13 @@ def queue() -> str:
         queue=result,
         filters=filters,
         filter_fields=_filter_fields(chosen),
-        category_labels={c.id: c.label for c in load_taxonomy().categories},
         views=case_queue.VIEWS,
         previous_url=page_url(result.page - 1),
         next_url=page_url(result.page + 1),
-        # Every row links to its case: the link is built once and each row adds its
-        # reference (a URL-safe "CM-XXXX-XXXX"), as building fifty links costs a sixth
-        # of the page.
+        # Links built once, each row or view adding its part (a URL-safe reference
+        # "CM-XXXX-XXXX", or a view's name): building sixty links costs a sixth of the page.
         case_link=url_for("casework.case", reference="~").removesuffix("~"),
+        queue_link=url_for("casework.queue"),
     )
 
 
