@@ -137,13 +137,6 @@ def statuses(
     return [clocks.status(c, on) for c in shown(case, [to_domain(r) for r in rows])]
 
 
-def next_deadline(
-    case: Case, rows: Sequence[CaseClock], on: date | None = None
-) -> clocks.ClockStatus | None:
-    live = [s for s in statuses(case, rows, on) if s.status in {"running", "due_soon", "overdue"}]
-    return min(live, key=lambda s: s.clock.due_on) if live else None
-
-
 def nearest(case: Filing, kept: Sequence[clocks.Clock]) -> clocks.Clock | None:
     """The running clock the case shows with the nearest deadline (the first made, when
     two fall due on the same day); none while the case is on hold."""
