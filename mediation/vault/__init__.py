@@ -37,6 +37,7 @@ from mediation.vault.passphrases import (
     new_salt,
     normalise_passphrase,
     passphrase_keypair,
+    passphrase_words,
     wordlist,
 )
 from mediation.vault.passwords import (
@@ -117,6 +118,7 @@ __all__ = [
     "open_sealed",
     "open_text",
     "passphrase_keypair",
+    "passphrase_words",
     "seal",
     "seal_for_custody",
     "seal_text",

@@ -15,6 +15,7 @@ from mediation.vault import (
     normalise_passphrase,
     open_text,
     passphrase_keypair,
+    passphrase_words,
     seal_text,
     wordlist,
 )
@@ -38,7 +39,14 @@ def test_passphrase_has_seven_words_all_from_the_list() -> None:
 
 
 def test_seven_words_give_about_90_bits() -> None:
-    assert math.log2(len(wordlist())) * 7 > 90
+    assert math.log2(len(passphrase_words())) * 7 > 90
+
+
+def test_every_passphrase_word_is_its_own_normal_form() -> None:
+    # A hyphenated word ("drop-down") would be shown as one word and compared as two.
+    words = passphrase_words()
+    assert len(words) > 7700
+    assert all(normalise_passphrase(word) == word for word in words)
 
 
 def test_word_count_can_be_chosen() -> None:
