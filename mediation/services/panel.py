@@ -77,8 +77,13 @@ def parse_leave(text: str) -> list[dict[str, str]]:
 
 
 def parse_interests(session: Session, text: str) -> list[dict[str, Any]]:
-    """Lines of "body: <public body name> | what it is" or "organisation: <name> | what"."""
-    bodies = {b.name.casefold(): b for b in session.execute(select(RespondentBody)).scalars()}
+    """Lines of "body: <public body name> | what it is" or "organisation: <name> | what".
+
+    Only confirmed bodies can be named: the unconfirmed ones are per-type placeholders for
+    bodies a complainant typed, and an interest in one would match every such case.
+    """
+    listed = select(RespondentBody).where(RespondentBody.confirmed.is_(True))
+    bodies = {b.name.casefold(): b for b in session.execute(listed).scalars()}
     interests: list[dict[str, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from mediation.models.casework import MediatorOffer
 from mediation.models.panel import MediatorProfile
 from mediation.services import routing as routing_service
 from mediation.services.errors import InvalidInput
+from mediation.services.intake_bodies import placeholder_for
+from mediation.services.panel import parse_interests
 from mediation.services.workflow import ActionRefused
 from tests import seeded
 from tests.casework.conftest import Driver, add_profile
@@ -201,3 +204,11 @@ def test_a_mediator_at_capacity_or_on_leave_cannot_be_offered_the_case(driver: D
     other = driver.to("mediation_offered")
     ranking = routing_service.rank_for_case(db.session, s.officer, s.officer_key, other.case)
     assert any("at capacity" in r for e in ranking.excluded for r in e.reasons)
+
+
+def test_an_interest_can_name_only_a_confirmed_body(app: Flask) -> None:
+    with app.app_context():
+        placeholder = placeholder_for(db.session, "local_authority")
+        db.session.commit()
+        with pytest.raises(InvalidInput, match="no public body called that"):
+            parse_interests(db.session, f"body: {placeholder.name} | matches every unlisted case")
