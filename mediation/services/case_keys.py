@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mediation.domain.permissions import CASE_OFFICER
@@ -54,6 +54,38 @@ def grant_context(case: Case, key_kind: str) -> str:
 
 def field_context(case: Case, field: str) -> str:
     return f"case:{case.reference}:{field}"
+
+
+def lock_case(session: Session, case: Case) -> Case:
+    """Re-read the case under a lock: concurrent actions on it queue up here, and each sees
+    the state the one before it left.
+
+    Every write that seals to the case's keys, or opens a grant to seal it to someone else,
+    takes this lock first, and so does `vault rotate` for each case: otherwise a message
+    sealed while rotation runs would be sealed to a key that rotation then destroys.
+    PostgreSQL locks the row; SQLite has no row locks, so a no-op UPDATE takes its database
+    write lock, which waits for a rotation in progress to commit.
+    """
+    if session.get_bind(mapper=Case.__mapper__).dialect.name == "sqlite":
+        table = Case.__table__
+        session.execute(update(table).where(table.c.id == case.id).values(id=table.c.id))
+    locked = session.execute(
+        select(Case)
+        .where(Case.id == case.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    session.expire(locked, ["grants"])  # grants made by the action before this one
+    return locked
+
+
+def case_sealing_key(session: Session, case: Case, key_kind: str = CASE_KEY) -> PublicKey:
+    """The case's current public key of this kind, read under the case lock (lock_case)."""
+    case = lock_case(session, case)
+    public = case.case_public_key if key_kind == CASE_KEY else case.identity_public_key
+    if public is None:
+        raise NotAllowed("This case is closed and its records have been destroyed.")
+    return PublicKey(case.suite, public)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from mediation.services.errors import InvalidInput, ServiceError
 from mediation.vault import (
     KdfParams,
     KeyPair,
-    PublicKey,
     generate_keypair,
     generate_passphrase,
     new_salt,
@@ -208,7 +207,7 @@ def add_message(
     session.flush()
     message.body = seal_text(
         text,
-        PublicKey(case.suite, case.case_public_key),
+        case_keys.case_sealing_key(session, case),
         field_context(case, f"message:{message.id}"),
     )
     record(session, author, "message.added", case_reference=case.reference)

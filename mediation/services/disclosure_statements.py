@@ -24,9 +24,9 @@ from mediation.models.time import utcnow
 from mediation.services import case_clocks, complaints, notifications
 from mediation.services.accounts import actor_for
 from mediation.services.audit import Actor, record
-from mediation.services.case_keys import field_context
+from mediation.services.case_keys import case_sealing_key, field_context
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
-from mediation.vault import KeyPair, PublicKey, open_text, seal_text
+from mediation.vault import KeyPair, open_text, seal_text
 
 STATEMENT_LIMIT = 6000
 CHANGE_REQUEST_LIMIT = 3000
@@ -114,9 +114,7 @@ def save_draft(session: Session, author: StaffUser, case: Case, text: str) -> Di
         session.flush()
     row.author_id = author.id
     row.drafted_on = utcnow().date()
-    row.draft = seal_text(
-        text, PublicKey(case.suite, case.case_public_key), _context(case, row, "draft")
-    )
+    row.draft = seal_text(text, case_sealing_key(session, case), _context(case, row, "draft"))
     record(
         session,
         actor_for(author),
@@ -212,11 +210,10 @@ def complainant_decides(
             raise InvalidInput("Say what should change.")
         if len(request) > CHANGE_REQUEST_LIMIT:
             raise InvalidInput(f"Keep your request under {CHANGE_REQUEST_LIMIT} characters.")
-        assert case.case_public_key is not None
         row.status = "changes_requested"
         row.change_request = seal_text(
             request,
-            PublicKey(case.suite, case.case_public_key),
+            case_sealing_key(session, case),
             _context(case, row, "change-request"),
         )
         record(

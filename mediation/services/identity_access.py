@@ -19,7 +19,7 @@ from mediation.services import case_keys, sealed_reasons, settings
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import CASE_KEY, IDENTITY_KEY, field_context
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
-from mediation.vault import KeyPair, PublicKey, open_text, seal_text
+from mediation.vault import KeyPair, open_text, seal_text
 
 LEVELS = {"anonymous": 0, "confidential": 1, "open": 2}
 MIN_REASON = 10
@@ -44,6 +44,7 @@ def assign_mediator(
         raise NotAllowed("Only a case officer can assign a mediator.")
     if mediator.role != MEDIATOR or not mediator.active:
         raise InvalidInput("Choose an active mediator.")
+    case = case_keys.lock_case(session, case)
     case_key = case_keys.open_grant(case, CASE_KEY, officer_key)
     if case.mediator_id and case.mediator_id != mediator.id:
         case_keys.revoke_staff_grants(case, case.mediator_id)
@@ -145,6 +146,7 @@ def decide_identity_request(
     cleaned = _reason(reason)
     case = session.get(Case, request.case_id)
     assert case is not None
+    case = case_keys.lock_case(session, case)
     decision = IdentityDecision(officer_id=officer.id, approved=approve, reason="")
     request.decisions.append(decision)
     session.flush()
@@ -275,6 +277,7 @@ def increase_openness(
     identity: dict[str, Any] | None = None,
 ) -> None:
     """The complainant's own act: openness only grows, and open cannot be undone."""
+    case = case_keys.lock_case(session, case)
     if new_level not in LEVELS:
         raise InvalidInput("Choose how open your complaint is.")
     if LEVELS[new_level] <= LEVELS[case.openness]:
@@ -286,11 +289,10 @@ def increase_openness(
     if case.identity is None:
         if not identity:
             raise InvalidInput("Tell us who you are to make your complaint less anonymous.")
-        assert case.identity_public_key is not None
         text = json.dumps(identity, sort_keys=True)
         case.identity = seal_text(
             text,
-            PublicKey(case.suite, case.identity_public_key),
+            case_keys.case_sealing_key(session, case, IDENTITY_KEY),
             field_context(case, "identity"),
         )
         case.identity_copy = seal_text(

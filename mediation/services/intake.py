@@ -24,7 +24,7 @@ from mediation.services import (
     statistical_records,
 )
 from mediation.services.audit import Actor, record
-from mediation.services.case_keys import field_context
+from mediation.services.case_keys import case_sealing_key, field_context
 from mediation.services.complaints import Filed
 from mediation.services.drafts import OPEN, SUBMITTED, DraftTicket, receipt_context
 from mediation.services.intake_rules import (
@@ -34,7 +34,7 @@ from mediation.services.intake_rules import (
     parse_complaint,
     row_id,
 )
-from mediation.vault import PublicKey, VaultError, decrypt_symmetric, encrypt_symmetric, seal
+from mediation.vault import VaultError, decrypt_symmetric, encrypt_symmetric, seal
 
 # The pages of the web form, in order. "about" is skipped for an anonymous complaint.
 STEPS = (
@@ -196,7 +196,7 @@ def attach_document(session: Session, case: Case, upload: Upload, *, uploaded_by
     document = CaseDocument(case_id=case.id, uploaded_by=uploaded_by, uploaded_on=utcnow().date())
     session.add(document)
     session.flush()
-    public = PublicKey(case.suite, case.case_public_key)
+    public = case_sealing_key(session, case)
     document.name = seal(
         upload.name.encode("utf-8"), public, field_context(case, f"document:{document.id}:name")
     )

@@ -23,10 +23,10 @@ from mediation.models.time import utcnow
 from mediation.services import case_access, case_clocks, complaints, notifications
 from mediation.services.accounts import actor_for
 from mediation.services.audit import record
-from mediation.services.case_keys import field_context
+from mediation.services.case_keys import case_sealing_key, field_context
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
 from mediation.services.workflow import perform
-from mediation.vault import KeyPair, PublicKey, open_text, seal_text
+from mediation.vault import KeyPair, open_text, seal_text
 
 MESSAGE_LIMIT = 5000
 NOTE_LIMIT = 10000
@@ -77,9 +77,7 @@ def add_note(session: Session, author: StaffUser, case: Case, text: str) -> Case
     note = CaseNote(case_id=case.id, author_id=author.id, written_on=utcnow().date())
     session.add(note)
     session.flush()
-    note.body = seal_text(
-        body, PublicKey(case.suite, case.case_public_key), _note_context(case, note)
-    )
+    note.body = seal_text(body, case_sealing_key(session, case), _note_context(case, note))
     record(session, actor_for(author), "note.added", case_reference=case.reference)
     return note
 

@@ -30,10 +30,10 @@ from mediation.models.time import utcnow
 from mediation.services import accounts, case_access, mediation_work
 from mediation.services.accounts import NewAccount, actor_for
 from mediation.services.audit import record
-from mediation.services.case_keys import field_context
+from mediation.services.case_keys import case_sealing_key, field_context
 from mediation.services.errors import InvalidInput, NotAllowed
 from mediation.services.workflow import perform
-from mediation.vault import PublicKey, seal, seal_text
+from mediation.vault import seal, seal_text
 
 REPLY_LIMIT = 8000
 DOCUMENT_NAME_LIMIT = 200
@@ -334,8 +334,7 @@ def upload_document(
     if len(content) > limit:
         raise InvalidInput(f"The file must be smaller than {limit // (1024 * 1024)} MB.")
     cleaned = name.strip().replace("/", "_").replace("\\", "_")[:DOCUMENT_NAME_LIMIT] or "document"
-    assert case.case_public_key is not None
-    public = PublicKey(case.suite, case.case_public_key)
+    public = case_sealing_key(session, case)
     document = CaseDocument(case_id=case.id, uploaded_by=RESPONDENT, uploaded_on=utcnow().date())
     session.add(document)
     session.flush()

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from mediation.models.audit import AuditEntry
 from mediation.models.cases import Case, IdentityRequest
 from mediation.models.staff import StaffUser
 from mediation.models.time import as_utc
-from mediation.services.case_keys import field_context
+from mediation.services.case_keys import case_sealing_key, field_context
 from mediation.vault import KeyPair, PublicKey, VaultError, open_text, seal_text
 
 PREFIX = "sealed:"
@@ -58,9 +58,9 @@ def seal_reason(case: Case, text: str | None, field: str = AUDIT) -> str | None:
     cleaned = (text or "").strip()
     if not cleaned or case.case_public_key is None:
         return None
-    envelope = seal_text(
-        cleaned, PublicKey(case.suite, case.case_public_key), field_context(case, field)
-    )
+    session = object_session(case)
+    assert session is not None, "a reason is sealed to a case loaded in a session"
+    envelope = seal_text(cleaned, case_sealing_key(session, case), field_context(case, field))
     return PREFIX + base64.b64encode(envelope).decode("ascii")
 
 

@@ -19,9 +19,9 @@ from mediation.models.time import utcnow
 from mediation.services import complaints, intake_bodies, organisation_pseudonyms
 from mediation.services.accounts import actor_for
 from mediation.services.audit import record
-from mediation.services.case_keys import NotAHolder
+from mediation.services.case_keys import NotAHolder, lock_case
 from mediation.services.errors import InvalidInput, NotAllowed
-from mediation.services.workflow import lock_case, perform
+from mediation.services.workflow import perform
 from mediation.vault import KeyPair
 
 # While these hold, the assessment can still change; after, the public body may have been

@@ -147,13 +147,21 @@ def _reseal_field(envelope: bytes | None, old: KeyPair, new: KeyPair, context: s
 
 
 def _current_holder(session: Session, grant: SealedKey, case: Case) -> Holder | None:
+    """Who gets the new key in place of this grant: the same holder on the same key.
+
+    A staff member whose key changed since (a reset without the recovery key makes a new,
+    unadmitted key) gets nothing here: a custodian re-seals to them on purpose
+    (`reseal_for_user`), so rotation can never hand a case to a key nobody vouched for.
+    """
     if grant.holder_kind == COMPLAINANT:
         return case_keys.complainant_holder(case)
     user = session.get(StaffUser, grant.holder_user_id)
     if user is None or not user.active:
         return None
     key = keyring.active_key(session, user.id)
-    return Holder("staff", user.id, keyring.public_key_of(key)) if key else None
+    if key is None or key.key_id != grant.holder_key_id:
+        return None
+    return Holder("staff", user.id, keyring.public_key_of(key))
 
 
 def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: str) -> int:
@@ -169,7 +177,11 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
     # the organisation digest key re-sealed to them, so no pseudonym link is lost.
     records = statistical_records.rotate_statistics_keys(session, officer_key, suite)
     count = 0
-    for case in _live_cases(session):
+    for listed in _live_cases(session):
+        # Under the case lock, so nothing is sealed to the old keys while they are replaced.
+        case = case_keys.lock_case(session, listed)
+        if case.keys_destroyed_on is not None:
+            continue  # purged since it was listed
         old_case = case_keys.open_grant(case, CASE_KEY, officer_key)
         old_identity = case_keys.open_grant(case, IDENTITY_KEY, officer_key)
         new_case = generate_keypair(suite)

@@ -20,6 +20,7 @@ from mediation.models.casework import (
 from mediation.models.time import utcnow
 from mediation.services import case_clocks, notifications, sealed_reasons
 from mediation.services.audit import Actor, record
+from mediation.services.case_keys import lock_case
 from mediation.services.errors import ServiceError
 
 
@@ -41,18 +42,6 @@ STRUCTURED_FIELDS = (
     "referred_to",
     "duplicate_of",
 )
-
-
-def lock_case(session: Session, case: Case) -> Case:
-    """Re-read the case under a row lock (PostgreSQL): concurrent actions queue up here,
-    and each sees the state the one before it left."""
-    locked = session.execute(
-        select(Case)
-        .where(Case.id == case.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    return locked
 
 
 def facts(session: Session, case: Case, actor: Actor) -> dict[str, bool]:

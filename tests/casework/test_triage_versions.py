@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from mediation.extensions import db
@@ -21,6 +22,7 @@ from mediation.models.cases import Case
 from mediation.models.casework import TriageRecord
 from mediation.models.staff import StaffUser
 from mediation.services import triage
+from mediation.services.case_keys import lock_case
 from mediation.services.errors import ServiceError
 from tests.casework.conftest import Browser, Driver, Staffed, staff_browser
 from tests.conftest import ON_POSTGRES
@@ -133,6 +135,29 @@ def test_the_first_assessment_of_a_case_is_version_one_and_needs_no_earlier_one(
     assert _assessment(filed.case).categories == ["funding_change"]
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="PostgreSQL locks the row: see the racing tests")
+def test_on_sqlite_the_case_lock_keeps_other_writers_out(driver: Driver, staffed: Staffed) -> None:
+    filed = driver.to("triage")
+    db.session.commit()
+    lock_case(db.session, filed.case)
+    with db.engine.connect() as other:
+        other.exec_driver_sql("PRAGMA busy_timeout = 50")
+        with pytest.raises(OperationalError, match="database is locked"):
+            other.execute(
+                update(TriageRecord)
+                .where(TriageRecord.case_id == filed.case.id)
+                .values(version=TriageRecord.version + 1)
+            )
+            other.commit()
+    db.session.commit()  # the lock ends with the transaction
+    with db.engine.begin() as other:
+        other.execute(
+            update(TriageRecord)
+            .where(TriageRecord.case_id == filed.case.id)
+            .values(version=TriageRecord.version + 1)
+        )
+
+
 @contextmanager
 def another_save_lands_before_the_write(case_id: int, officer_id: int) -> Iterator[None]:
     """Between this save's read of the assessment and its write, another officer's save
@@ -163,6 +188,11 @@ def another_save_lands_before_the_write(case_id: int, officer_id: int) -> Iterat
     assert fired, "the other save never landed"
 
 
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="on SQLite the case lock holds the database's write lock, so no other save can "
+    "land in between (test_on_sqlite_the_case_lock_keeps_other_writers_out)",
+)
 def test_a_save_that_lands_between_read_and_write_still_refuses_the_later_one(
     driver: Driver, staffed: Staffed
 ) -> None:

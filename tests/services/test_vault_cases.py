@@ -308,6 +308,29 @@ def test_rotation_reseals_everything_and_loses_nothing(world: World, new_suite: 
     assert seen == seeded.IDENTITY
 
 
+def test_rotation_gives_no_key_to_a_holder_whose_key_was_replaced(world: World) -> None:
+    """A reset without the recovery key makes a new key nobody vouched for: rotation must
+    not hand it the case (only a custodian's deliberate re-seal does)."""
+    case = file_confidential().case
+    identity_access.assign_mediator(
+        db.session, world.officer, world.officer_key, case, world.mediator
+    )
+    db.session.commit()
+    token = accounts.reset_access(db.session, Actor.system("test"), world.mediator.id)
+    accounts.complete_setup(db.session, token, "a brand new long password")
+    db.session.commit()
+    new_key = keyring.unlock(db.session, world.mediator, "a brand new long password")
+    assert new_key is not None
+    rotate(db.session, world.officer, world.officer_key, world.officer_key.suite)
+    db.session.commit()
+    with pytest.raises(NotAHolder):
+        complaints.staff_case_key(db.session, world.mediator, new_key, case)
+    reseal_for_user(db.session, world.officer, world.officer_key, world.mediator)
+    db.session.commit()
+    opened = complaints.staff_case_key(db.session, world.mediator, new_key, case)
+    assert complaints.read_narrative(case, opened) == seeded.NARRATIVE
+
+
 def test_purge_destroys_keys_after_retention_and_keeps_the_statistics(world: World) -> None:
     old = file_confidential()
     recent = file_confidential()

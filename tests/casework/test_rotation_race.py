@@ -1,0 +1,89 @@
+"""`vault rotate` while people keep working: a message sealed while rotation replaces the
+case's keys waits for it and is sealed to the new key, so nothing becomes unreadable
+(PostgreSQL row locks; SQLite takes its whole-database write lock the same way)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from mediation.extensions import db
+from mediation.models.cases import Case
+from mediation.models.staff import StaffUser
+from mediation.services import complaints
+from mediation.services.audit import Actor
+from mediation.services.vault_admin import rotate
+from tests import seeded
+from tests.casework.conftest import Driver, Staffed
+from tests.conftest import ON_POSTGRES
+
+pytestmark = pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="needs two connections racing on one row; set TEST_DATABASE_URL to PostgreSQL",
+)
+
+LATE_MESSAGE = "Sent while the keys were being rotated: it must stay readable."
+
+
+def test_a_message_added_during_rotation_is_sealed_to_the_new_key(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    filed = driver.file()
+    db.session.commit()
+    old_key_id = filed.case.case_key_id
+    loaded = threading.Event()
+    rotated = threading.Event()
+    errors: list[BaseException] = []
+
+    def rotation() -> None:
+        with app.app_context():
+            try:
+                officer = db.session.get(StaffUser, staffed.officer.id)
+                assert officer is not None
+                loaded.wait(30)
+                rotate(db.session, officer, staffed.officer_key, "x25519")
+                db.session.flush()
+                rotated.set()
+                time.sleep(1.0)  # the message below is waiting on the case lock meanwhile
+                db.session.commit()
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+                rotated.set()
+            finally:
+                db.session.remove()
+
+    def message() -> None:
+        with app.app_context():
+            try:
+                # The case, with its old public key, is read before the rotation starts.
+                case = db.session.execute(
+                    select(Case).where(Case.reference == filed.reference)
+                ).scalar_one()
+                assert case.case_key_id == old_key_id
+                loaded.set()
+                rotated.wait(30)
+                complaints.add_message(db.session, case, Actor.complainant(), LATE_MESSAGE)
+                db.session.commit()
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=rotation), threading.Thread(target=message)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+
+    db.session.expire_all()
+    case = db.session.get(Case, filed.case.id)
+    assert case is not None and case.case_key_id != old_key_id
+    opened = complaints.staff_case_key(db.session, staffed.officer, staffed.officer_key, case)
+    bodies = [body for _, body in complaints.read_messages(db.session, case, opened)]
+    assert LATE_MESSAGE in bodies
+    assert complaints.read_narrative(case, opened) == seeded.NARRATIVE
