@@ -31,6 +31,7 @@ from mediation.services import (
     complaints,
     disclosure_statements,
     intake_bodies,
+    intake_rules,
     mediation_work,
     outcomes,
     routing,
@@ -61,6 +62,8 @@ class CaseFile:
     viewer_role: str
     body: RespondentBody | None
     narrative: str
+    # The narrative's answers, labelled, when it came from the intake form (None: plain text).
+    answers: list[tuple[str, str]] | None
     claimed_categories: list[str]
     triage: TriageRecord | None
     links: list[tuple[str, Case]]
@@ -124,6 +127,7 @@ def _gather(session: Session, viewer: StaffUser, case: Case, key: KeyPair) -> Ca
         viewer_role=viewer.role,
         body=body,
         narrative=narrative,
+        answers=intake_rules.narrative_answers(narrative),
         claimed_categories=sorted(
             {
                 b.category

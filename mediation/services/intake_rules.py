@@ -154,6 +154,57 @@ class Complaint:
         )
 
 
+# The narrative's answers as staff read them, in the order the complainant gave them.
+_ANSWER_LABELS = (
+    ("respondent_body_named", "Public body, as the complainant named it"),
+    ("breaches", "Parts of the Compact"),
+    ("what_happened", "What happened"),
+    ("when", "When"),
+    ("raised_with_body", "Raised with the public body"),
+    ("steps_taken", "What they did about it"),
+    ("outcome_sought", "Outcome they want"),
+    ("impact", "Effect on the people they help"),
+)
+
+
+def _breach_text(item: object, taxonomy: Taxonomy) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    categories = dict(taxonomy.category_choices())
+    paragraphs = dict(taxonomy.paragraph_choices())
+    parts = [categories.get(str(item.get("category")), str(item.get("category") or ""))]
+    if item.get("paragraph"):
+        parts.append(paragraphs.get(str(item["paragraph"]), str(item["paragraph"])))
+    if item.get("reference"):
+        parts.append(f"reference: {item['reference']}")
+    return "; ".join(p for p in parts if p)
+
+
+def narrative_answers(narrative: str) -> list[tuple[str, str]] | None:
+    """The intake's answers, labelled, from an opened narrative (the inverse of
+    Complaint.narrative); None when the narrative is plain text (filed before the intake
+    form existed, or by the demo). Empty answers are left out."""
+    try:
+        content = json.loads(narrative)
+    except ValueError:
+        return None
+    if not isinstance(content, dict) or "what_happened" not in content:
+        return None
+    taxonomy = load_taxonomy()
+    answers = []
+    for key, label in _ANSWER_LABELS:
+        value = content.get(key)
+        if key == "breaches":
+            text = "\n".join(_breach_text(b, taxonomy) for b in value or [])
+        elif key == "raised_with_body":
+            text = "Yes" if value is True else "No" if value is False else ""
+        else:
+            text = str(value or "").strip()
+        if text:
+            answers.append((label, text))
+    return answers
+
+
 def printable(text: str, limit: int = 200) -> str:
     """Only printable characters (no NUL, no control or lone surrogate), cut to a length."""
     return "".join(ch for ch in text if ch.isprintable())[:limit]
