@@ -174,7 +174,7 @@ def route(officer_email: str, reference: str) -> None:
 @click.option("--reason", default="")
 @click.option("--decline-reason", type=click.Choice(sorted(workflow.DECLINE_REASONS)))
 @click.option("--duplicate-of", default="")
-@click.option("--referred-to", default="")
+@click.option("--referred-to", type=click.Choice(sorted(workflow.REFERRED_TO)), default=None)
 @click.option("--mediator-id", type=int, default=None)
 @click.option("--summary", default="", help="Anonymised summary, when offering to a mediator.")
 def act(
@@ -184,7 +184,7 @@ def act(
     reason: str,
     decline_reason: str | None,
     duplicate_of: str,
-    referred_to: str,
+    referred_to: str | None,
     mediator_id: int | None,
     summary: str,
 ) -> None:
@@ -203,7 +203,7 @@ def act(
                 reason=reason,
                 decline_reason=decline_reason or "",
                 duplicate_of=duplicate_of,
-                referred_to=referred_to,
+                referred_to=referred_to or "",
             )
         elif action == "appoint_mediator":
             routing.propose(session, user, key, case, mediator_id=mediator_id or 0, summary=summary)
@@ -216,7 +216,7 @@ def act(
                 "reason": reason,
                 "decline_reason": decline_reason or "",
                 "duplicate_of": duplicate_of,
-                "referred_to": referred_to,
+                "referred_to": referred_to or "",
             }
             perform(
                 session, case, action, accounts.actor_for(user), role=CASE_OFFICER, fields=fields

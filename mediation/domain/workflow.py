@@ -44,6 +44,22 @@ RESUME = "resume"
 
 DECLINE_REASONS = frozenset({"out_of_scope", "premature", "duplicate"})
 AGREEMENT_KINDS = frozenset({"full", "partial"})
+# Where a case is referred, as codes: stored with the event and the audit entry, which keep
+# no free text. Anything more (a named caseworker, say) goes in the sealed reason.
+REFERRAL_DESTINATIONS: tuple[tuple[str, str], ...] = (
+    ("local_government_ombudsman", "Local Government and Social Care Ombudsman"),
+    ("parliamentary_ombudsman", "Parliamentary and Health Service Ombudsman"),
+    ("housing_ombudsman", "Housing Ombudsman"),
+    ("charity_commission", "Charity Commission"),
+    ("information_commissioner", "Information Commissioner's Office"),
+    ("equality_advisory_service", "Equality Advisory and Support Service"),
+    ("body_complaints_procedure", "The public body's own complaints procedure"),
+    ("legal_advice", "Independent legal advice"),
+    ("other", "Another route (say which in the reason)"),
+)
+REFERRED_TO = frozenset(code for code, _ in REFERRAL_DESTINATIONS)
+REFERRAL_LABELS = dict(REFERRAL_DESTINATIONS)
+_CHOICE_MESSAGES = {"referred_to": "Choose where the case is referred to from the list."}
 
 
 @dataclass(frozen=True)
@@ -279,6 +295,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         "referred",
         {CASE_OFFICER},
         ("referred_to",),
+        {"referred_to": REFERRED_TO},
     ),
     _t(
         "close",
@@ -403,7 +420,8 @@ def plan(
         )
     for name, allowed in transition.choices.items():
         if str(fields.get(name)) not in allowed:
-            raise MissingFields(f"Choose a valid {name.replace('_', ' ')}.", (name,))
+            message = _CHOICE_MESSAGES.get(name, f"Choose a valid {name.replace('_', ' ')}.")
+            raise MissingFields(message, (name,))
     known = facts or {}
     for guard in transition.guards:
         if not known.get(guard, False):

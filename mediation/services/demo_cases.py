@@ -306,7 +306,10 @@ class Walker:
             "implementation_check": checking,
             "closed": closed,
             "on_hold": [*tri, lambda: self.officer("put_on_hold", reason="A judicial review")],
-            "referred": [*tri, lambda: self.officer("refer", referred_to="local_ombudsman")],
+            "referred": [
+                *tri,
+                lambda: self.officer("refer", referred_to="local_government_ombudsman"),
+            ],
             "withdrawn": [
                 *ack,
                 lambda: perform(

@@ -300,7 +300,10 @@ class Driver:
             "implementation_check": checking,
             "closed": closed,
             "on_hold": [*tri, lambda: self.officer_act(c, "put_on_hold", reason="Court case")],
-            "referred": [*tri, lambda: self.officer_act(c, "refer", referred_to="ombudsman")],
+            "referred": [
+                *tri,
+                lambda: self.officer_act(c, "refer", referred_to="local_government_ombudsman"),
+            ],
             "withdrawn": [*ack, lambda: self.complainant_act(c, "withdraw")],
             "respondent_declined": [
                 *offered,

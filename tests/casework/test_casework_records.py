@@ -66,7 +66,7 @@ MOVES: dict[str, tuple[str, Callable[[Driver, Case], None], set[str]]] = {
     ),
     "referred after no agreement": (
         "no_agreement",
-        lambda d, c: d.officer_act(c, "refer", referred_to="ombudsman"),
+        lambda d, c: d.officer_act(c, "refer", referred_to="local_government_ombudsman"),
         {"complainant", "public body", "mediator"},
     ),
     "public body agrees to mediate": (

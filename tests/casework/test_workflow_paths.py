@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from sqlalchemy import func, select
 
 from mediation.domain import workflow
@@ -14,7 +15,7 @@ from mediation.models.audit import AuditEntry
 from mediation.models.cases import Case, CaseEvent
 from mediation.services import complaints, outcomes, respondents, routing, triage
 from mediation.services.workflow import ActionRefused, perform
-from tests.casework.conftest import Driver
+from tests.casework.conftest import Driver, staff_browser
 
 PAIRS = [(t.action, source) for t in workflow.TRANSITIONS for source in sorted(t.sources)]
 
@@ -278,3 +279,37 @@ def test_a_duplicate_is_declined_only_with_the_case_it_repeats_and_is_linked(
         ("duplicate of", original.reference)
     ]
     assert [kind for kind, _ in triage.links(db.session, original)] == ["repeated by"]
+
+
+def test_a_referral_is_a_code_from_the_list_never_free_text(app: Flask, driver: Driver) -> None:
+    """The event and the audit entry keep only codes: a name typed as the destination
+    (which could identify someone) is refused, and nothing changes."""
+    case = driver.to("triage").case
+    with pytest.raises(ActionRefused, match="referred to from the list"):
+        driver.officer_act(case, "refer", referred_to="Jo Bloggs at Marsh council")
+    db.session.rollback()
+    db.session.refresh(case)
+    assert case.state == "triage"
+    driver.officer_act(case, "refer", referred_to="charity_commission")
+    event = db.session.execute(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "refer")
+    ).scalar_one()
+    assert event.details == {"referred_to": "charity_commission"}
+    officer = staff_browser(app, driver.s.logins["officer"])
+    assert ", to Charity Commission" in officer.get(f"/casework/cases/{case.reference}").text
+
+
+def test_the_refer_action_offers_the_list_of_destinations(app: Flask, driver: Driver) -> None:
+    filed = driver.to("respondent_declined")
+    officer = staff_browser(app, driver.s.logins["officer"])
+    page = officer.get(f"/casework/cases/{filed.reference}").text
+    assert '<select class="select" id="referred-refer" name="referred_to">' in page
+    assert '<option value="housing_ombudsman">Housing Ombudsman</option>' in page
+    response = officer.post(
+        f"/casework/cases/{filed.reference}/action",
+        data={"action": "refer", "expected_state": "respondent_declined", "referred_to": "x"},
+        follow_redirects=True,
+    )
+    assert "Choose where the case is referred to from the list." in response.text
+    db.session.refresh(filed.case)
+    assert filed.case.state == "respondent_declined"

@@ -14,10 +14,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from mediation.domain import workflow
 from mediation.domain.taxonomy import load_taxonomy
 from mediation.services.outcomes import FINDINGS
 from mediation.web.choices import select_choices
 
+# The workflow checks the code (a clear message for one not on the list), so the forms
+# leave it to the workflow rather than refusing it with a message of their own.
+REFERRAL_CHOICES = select_choices([("", "Choose where"), *workflow.REFERRAL_DESTINATIONS])
 RATINGS = select_choices(
     [
         ("", "Not known"),
@@ -122,7 +126,9 @@ class DecisionForm(FlaskForm):
         validators=[Optional()],
     )
     duplicate_of = StringField("Reference of the case it repeats", validators=[Optional()])
-    referred_to = StringField("Referred to", validators=[Optional(), Length(max=100)])
+    referred_to = SelectField(
+        "Referred to", choices=REFERRAL_CHOICES, validators=[Optional()], validate_choice=False
+    )
     reason = TextAreaField(
         "Reason", validators=[Optional(), Length(max=2000)], description="Kept in the audit log."
     )
@@ -132,7 +138,9 @@ class ActionForm(FlaskForm):
     action = HiddenField(validators=[DataRequired()])
     expected_state = HiddenField()
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
-    referred_to = StringField("Referred to", validators=[Optional(), Length(max=100)])
+    referred_to = SelectField(
+        "Referred to", choices=REFERRAL_CHOICES, validators=[Optional()], validate_choice=False
+    )
 
 
 class StatementForm(FlaskForm):
