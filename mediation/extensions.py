@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import request
+import hashlib
+import hmac
+
+from flask import current_app, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -37,7 +40,21 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=False)
+
+
+def limit_key(kind: str, value: str) -> str:
+    """A rate-limit counter's key: a keyed hash, so the counters' store (Redis in production)
+    holds no client address and no typed email address, only digests it cannot reverse."""
+    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    digest = hmac.new(secret, f"rate-limit\x00{kind}\x00{value}".encode(), hashlib.sha256)
+    return f"{kind}:{digest.hexdigest()[:32]}"
+
+
+def client_limit_key() -> str:
+    return limit_key("client", client_address())
+
+
+limiter = Limiter(key_func=client_limit_key, default_limits=[], headers_enabled=False)
 talisman = Talisman()
 
 

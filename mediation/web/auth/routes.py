@@ -18,7 +18,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from mediation.domain.permissions import Permission, allows
-from mediation.extensions import database, db, limiter
+from mediation.extensions import database, db, limit_key, limiter
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
 from mediation.services import accounts, keyring
@@ -39,11 +39,11 @@ def _login_limit() -> str:
 
 def _email_key() -> str:
     # Throttle per account as well as per client, on what was typed (normalised).
-    return "account:" + (request.form.get("email") or "").strip().lower()
+    return limit_key("account", (request.form.get("email") or "").strip().lower())
 
 
 def _pending_key() -> str:
-    return "pending:" + str(session.get("pending_user", "none"))
+    return limit_key("pending", str(session.get("pending_user", "none")))
 
 
 def home_for(user: StaffUser) -> str:
