@@ -141,6 +141,21 @@ class CaseMessage(db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class CaseReason(db.Model):  # type: ignore[name-defined,misc]
+    """A staff reason given in the audit log, sealed to the case key.
+
+    The audit entry, which is hash-chained and never rewritten, holds only this row's id and
+    a salted commitment to the text; the envelope lives here so that key rotation can
+    re-seal it and the retention purge can destroy it.
+    """
+
+    __tablename__ = "case_reasons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    envelope: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
 class CaseDocument(db.Model):  # type: ignore[name-defined,misc]
     """An uploaded document: both its name and its contents are sealed."""
 

@@ -2,23 +2,31 @@
 
 A reason typed by staff (declining a case, a conflict, closing, clearing an urgent report,
 asking for or deciding on an identity) can name people or organisations, so it is sealed
-to the case key like a note: the server writes it without being able to read it. It is
-kept where the reason always was (the audit entry, the identity request or decision), as
-text: ``sealed:`` and the envelope in base64. Text without the prefix is a reason written
-before reasons were sealed, and is shown as it is.
+to the case key like a note: the server writes it without being able to read it.
+
+Where it is kept:
+- a reason on an identity request or decision: in that row, as ``sealed:`` and the
+  envelope in base64;
+- a reason in the audit log: the hash-chained log is never rewritten, so the envelope goes
+  in ``case_reasons`` and the audit entry holds ``sealed-ref:<row id>:<commitment>``. The
+  commitment is a SHA-256 of a random salt (sealed with the text) and the text, so the log
+  still proves what was said, and says nothing to anyone who cannot open the envelope.
+Both kinds are re-sealed by ``vault rotate`` (``reseal``) and destroyed by the retention
+purge (``forget``). Text with neither prefix was written before reasons were sealed, and is
+shown as it is; ``sealed:`` in an audit entry is from before ``case_reasons`` and stops
+opening after a rotation.
 
 Who reads them: the case key's holders (case officers, the assigned mediator, the
 complainant). The admin's audit page says only that a reason was given.
-
-The audit log cannot be rewritten, so a reason sealed into an audit entry is not re-sealed
-by ``vault rotate``: after a rotation it no longer opens, and is shown as such. Reasons kept
-on identity requests and decisions are re-sealed (``reseal``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
+import secrets
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,15 +34,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from mediation.models.audit import AuditEntry
-from mediation.models.cases import Case, IdentityRequest
+from mediation.models.cases import Case, CaseReason, IdentityRequest
 from mediation.models.staff import StaffUser
 from mediation.models.time import as_utc
 from mediation.services.case_keys import case_sealing_key, field_context
 from mediation.vault import KeyPair, PublicKey, VaultError, open_text, seal_text
 
 PREFIX = "sealed:"
+REF_PREFIX = "sealed-ref:"
 SEALED_LABEL = "reason given (sealed)"
 UNREADABLE = "(a sealed reason that this key cannot open: it was sealed before a key rotation)"
+DESTROYED = "(the reason was destroyed with the case's records)"
+ALTERED = "(the stored reason does not match the audit log: it has been altered)"
+_COMMITMENT = b"compact-mediation/v1\x00audit-reason\x00"
 
 AUDIT = "audit-reason"
 
@@ -48,7 +60,15 @@ def decision_field(decision_id: int) -> str:
 
 
 def is_sealed(value: str | None) -> bool:
-    return bool(value) and str(value).startswith(PREFIX)
+    return bool(value) and str(value).startswith((PREFIX, REF_PREFIX))
+
+
+def _reason_context(case: Case, row_id: int) -> str:
+    return field_context(case, f"reason:{row_id}")
+
+
+def _commitment(salt: bytes, text: str) -> str:
+    return hashlib.sha256(_COMMITMENT + salt + text.encode("utf-8")).hexdigest()
 
 
 def seal_reason(case: Case, text: str | None, field: str = AUDIT) -> str | None:
@@ -60,8 +80,33 @@ def seal_reason(case: Case, text: str | None, field: str = AUDIT) -> str | None:
         return None
     session = object_session(case)
     assert session is not None, "a reason is sealed to a case loaded in a session"
-    envelope = seal_text(cleaned, case_sealing_key(session, case), field_context(case, field))
+    public = case_sealing_key(session, case)
+    if field == AUDIT:
+        salt = secrets.token_bytes(16)
+        row = CaseReason(case_id=case.id)
+        session.add(row)
+        session.flush()
+        payload = json.dumps({"salt": salt.hex(), "text": cleaned})
+        row.envelope = seal_text(payload, public, _reason_context(case, row.id))
+        return f"{REF_PREFIX}{row.id}:{_commitment(salt, cleaned)}"
+    envelope = seal_text(cleaned, public, field_context(case, field))
     return PREFIX + base64.b64encode(envelope).decode("ascii")
+
+
+def _open_reference(case: Case, value: str, case_key: KeyPair) -> str:
+    row_id, _, commitment = value[len(REF_PREFIX) :].partition(":")
+    session = object_session(case)
+    row = session.get(CaseReason, int(row_id)) if session and row_id.isdigit() else None
+    if row is None or row.case_id != case.id or row.envelope is None:
+        return DESTROYED
+    try:
+        payload = json.loads(open_text(row.envelope, case_key, _reason_context(case, row.id)))
+        salt, text = bytes.fromhex(payload["salt"]), str(payload["text"])
+    except (VaultError, ValueError, KeyError, TypeError):
+        return UNREADABLE
+    if not secrets.compare_digest(_commitment(salt, text), commitment):
+        return ALTERED
+    return text
 
 
 def open_reason(case: Case, value: str | None, case_key: KeyPair, field: str = AUDIT) -> str:
@@ -70,6 +115,8 @@ def open_reason(case: Case, value: str | None, case_key: KeyPair, field: str = A
         return ""
     if not is_sealed(value):
         return value
+    if value.startswith(REF_PREFIX):
+        return _open_reference(case, value, case_key)
     try:
         envelope = base64.b64decode(value[len(PREFIX) :], validate=True)
         return open_text(envelope, case_key, field_context(case, field))
@@ -85,10 +132,16 @@ def for_admin(value: str | None) -> str:
 
 
 def reseal(session: Session, case: Case, old_case: KeyPair, new_case: KeyPair) -> None:
-    """At key rotation: the identity requests' and decisions' reasons, to the new case key.
-
-    Call it before the case's public key is replaced."""
+    """At key rotation: every reason (the audit log's, the identity requests' and the
+    decisions'), to the new case key. Call it before the case's public key is replaced."""
     public = new_case.public_key()
+    rows = session.execute(
+        select(CaseReason).where(CaseReason.case_id == case.id, CaseReason.envelope.is_not(None))
+    ).scalars()
+    for row in rows:
+        assert row.envelope is not None
+        context = _reason_context(case, row.id)
+        row.envelope = seal_text(open_text(row.envelope, old_case, context), public, context)
     requests = session.execute(
         select(IdentityRequest).where(IdentityRequest.case_id == case.id)
     ).scalars()
@@ -106,6 +159,13 @@ def _reseal_one(case: Case, value: str, old: KeyPair, new: PublicKey, field: str
     text = open_reason(case, value, old, field)
     envelope = seal_text(text, new, field_context(case, field))
     return PREFIX + base64.b64encode(envelope).decode("ascii")
+
+
+def forget(session: Session, case: Case) -> None:
+    """At the retention purge: the audit log's reasons are destroyed with the case's keys
+    (the log keeps only that a reason was given, and its commitment)."""
+    for row in session.execute(select(CaseReason).where(CaseReason.case_id == case.id)).scalars():
+        row.envelope = None
 
 
 @dataclass(frozen=True)

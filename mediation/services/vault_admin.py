@@ -264,6 +264,7 @@ def purge_expired(session: Session, today: date | None = None) -> list[str]:
         ).scalars():
             document.name = document.content = None
         casework_keys.forget_case(session, case)
+        sealed_reasons.forget(session, case)
         case.keys_destroyed_on = today
         record(
             session,

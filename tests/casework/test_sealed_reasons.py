@@ -4,15 +4,19 @@ complainant (the disclosure log) read it; the audit chain still verifies."""
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask
 from sqlalchemy import select
 
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
-from mediation.models.cases import Case, IdentityRequest
+from mediation.models.cases import Case, CaseReason, IdentityRequest
 from mediation.services import audit, identity_access, outcomes, routing, sealed_reasons
 from mediation.services.audit import Actor
+from mediation.services.case_keys import field_context
 from mediation.services.vault_admin import rotate
+from mediation.vault import PublicKey, seal_text
 from tests.casework.conftest import Driver, Staffed, complainant_browser, staff_browser
 from tests.conftest import StaffFactory
 from tests.services.test_vault_cases import dump_database
@@ -176,7 +180,45 @@ def test_identity_reasons_survive_a_key_rotation(driver: Driver, staffed: Staffe
     assert identity_access.request_reason_for(case, request, s.officer_key) == ASKED
     key = driver.complainant_key(filed)
     assert identity_access.decision_reason(case, request.decisions[0], key) == APPROVED
-    # The audit log cannot be re-sealed: its copy says so rather than failing.
+    # The audit log's reasons live in case_reasons, re-sealed with the case: the
+    # complainant's disclosure log still says why, and the chain is untouched.
     log = identity_access.disclosure_log(db.session, case, key)
-    assert [line.why for line in log] == [sealed_reasons.UNREADABLE] * 2
+    assert [line.why for line in log] == [ASKED, APPROVED]
+    assert audit.verify(db.session).ok
+
+
+def test_an_audit_reason_is_committed_to_by_the_log_and_destroyed_by_the_purge(
+    driver: Driver,
+) -> None:
+    filed = driver.to("triage")
+    driver.officer_act(filed.case, "put_on_hold", reason=ON_HOLD)
+    entry = db.session.execute(
+        select(AuditEntry).where(
+            AuditEntry.case_reference == filed.reference, AuditEntry.action == "case.put_on_hold"
+        )
+    ).scalar_one()
+    assert entry.reason is not None and entry.reason.startswith(sealed_reasons.REF_PREFIX)
+    key = driver.complainant_key(filed)
+    assert sealed_reasons.open_reason(filed.case, entry.reason, key) == ON_HOLD
+    row_id = int(entry.reason.split(":")[1])
+    row = db.session.get(CaseReason, row_id)
+    assert row is not None and row.envelope is not None
+
+    # The server can seal (it has the public key), so someone with the database can put
+    # another reason in the row; the commitment in the hash-chained entry then fails.
+    forged = json.dumps({"salt": "00" * 16, "text": "A different reason altogether"})
+    original = row.envelope
+    row.envelope = seal_text(
+        forged,
+        PublicKey(filed.case.suite, filed.case.case_public_key),
+        field_context(filed.case, f"reason:{row_id}"),
+    )
+    db.session.flush()
+    assert sealed_reasons.open_reason(filed.case, entry.reason, key) == sealed_reasons.ALTERED
+    row.envelope = original
+    db.session.commit()
+
+    sealed_reasons.forget(db.session, filed.case)
+    db.session.commit()
+    assert sealed_reasons.open_reason(filed.case, entry.reason, key) == sealed_reasons.DESTROYED
     assert audit.verify(db.session).ok
