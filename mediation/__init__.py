@@ -90,10 +90,14 @@ def _database_options(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from mediation import models  # noqa: F401  (registers the tables)
+    from mediation import (
+        models,  # noqa: F401  (registers the tables)
+        request_transactions,
+    )
     from mediation.extensions import csrf, db, limiter, login_manager, migrate, talisman
 
     db.init_app(app)
+    request_transactions.install(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

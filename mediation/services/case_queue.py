@@ -116,4 +116,11 @@ def _page(
     # Plain rows, through the connection: nothing here is an object for the session (which
     # would flush its pending changes first, as this does).
     session.flush()
-    return list(session.connection().execute(statement, parameters))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # The statement's plan does not depend on its parameters (the date, the page), and
+        # planning it costs about as much as running it: psycopg prepares it once it has
+        # run a few times on a connection, and this lets PostgreSQL keep one plan for it
+        # rather than re-plan it on every request. For this transaction only.
+        connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    return list(connection.execute(statement, parameters))
