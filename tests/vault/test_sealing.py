@@ -28,7 +28,7 @@ from mediation.vault import (
     symmetric_envelope_key_id,
     symmetric_key_id,
 )
-from mediation.vault.sealing import ENVELOPE_VERSION
+from mediation.vault.sealing import ENVELOPE_VERSION, INFO_LABEL, padded_length
 from mediation.vault.suites import suite_spec
 
 CONTEXT = "case:42:narrative"
@@ -163,11 +163,53 @@ def test_reading_the_header_of_garbage_raises_tampered(bad: bytes) -> None:
 
 
 @pytest.mark.parametrize("suite", SUITES)
-def test_envelope_adds_a_fixed_overhead(suite: str) -> None:
-    plaintext = b"x" * 160
+def test_envelope_adds_a_fixed_overhead_to_the_padded_plaintext(suite: str) -> None:
+    plaintext = b"x" * 1000
     envelope = seal(plaintext, keypair(suite).public_key(), CONTEXT)
     overhead = HEADER_LENGTH + suite_spec(suite).enc_length + 16
-    assert len(envelope) == len(plaintext) + overhead
+    assert len(envelope) == padded_length(len(plaintext)) + overhead == 1024 + overhead
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_short_texts_are_all_sealed_to_one_length(suite: str) -> None:
+    """A one-word reason and a 255-byte one look the same in the database."""
+    public = keypair(suite).public_key()
+    lengths = {len(seal(b"y" * n, public, CONTEXT)) for n in (0, 1, 7, 64, 200, 255)}
+    assert len(lengths) == 1
+
+
+@given(length=st.integers(0, 2_000_000))
+def test_padding_costs_at_most_12_percent_above_256_bytes_and_always_fits(length: int) -> None:
+    padded = padded_length(length)
+    assert padded > length  # room for the 0x80 mark
+    if length >= 256:
+        assert padded <= (length + 1) * 1.12
+    # Lengths are rounded to few values: nearby lengths share one.
+    assert padded_length(padded - 1) == padded
+
+
+@pytest.mark.parametrize("suite", SUITES)
+@given(plaintext=st.binary(max_size=700))
+@settings(max_examples=30)
+def test_padded_plaintexts_ending_in_zeros_or_0x80_open_intact(
+    suite: str, plaintext: bytes
+) -> None:
+    for tail in (b"", b"\x00", b"\x80", b"\x80\x00\x00"):
+        data = plaintext + tail
+        assert (
+            open_sealed(seal(data, keypair(suite).public_key(), CONTEXT), keypair(suite), CONTEXT)
+            == data
+        )
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_an_envelope_sealed_before_padding_still_opens(suite: str) -> None:
+    pair = keypair(suite)
+    spec = suite_spec(suite)
+    header = bytes([0xA1, spec.suite_id]) + pair.key_id_bytes
+    info = INFO_LABEL + header + CONTEXT.encode()
+    legacy = header + spec.hpke_suite().encrypt(PLAINTEXT, pair.public_key().hpke_public, info=info)
+    assert open_sealed(legacy, pair, CONTEXT) == PLAINTEXT
 
 
 @pytest.mark.parametrize("suite", SUITES)
