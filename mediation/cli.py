@@ -138,12 +138,42 @@ def load_demo(if_empty: bool) -> None:
     click.echo(f"Demo data loaded: {summary}.")
 
 
+@audit_cli.command("anchor")
+@click.option(
+    "--append",
+    "append_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append the line to this file (keep it off this server's database).",
+)
+def anchor_audit(append_to: Path | None) -> None:
+    """Print the chain's head as one line to keep outside the database (run it from cron
+    and send the line elsewhere); `audit verify --anchors` checks the log still holds it."""
+    line = audit.current_anchor(database()).line()
+    click.echo(line)
+    if append_to is not None:
+        with append_to.open("a", encoding="utf-8") as kept:
+            kept.write(line + "\n")
+
+
 @audit_cli.command("verify")
-def verify_audit() -> None:
+@click.option(
+    "--anchors",
+    "anchors_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of lines printed by `audit anchor`: the log must still hold each one.",
+)
+def verify_audit(anchors_file: Path | None) -> None:
     """Check the audit chain; name the first edited, inserted or deleted entry."""
-    result = audit.verify(database())
+    anchors: list[audit.Anchor] = []
+    if anchors_file is not None:
+        try:
+            anchors = audit.parse_anchors(anchors_file.read_text(encoding="utf-8").splitlines())
+        except ValueError as exc:
+            raise click.ClickException(f"{anchors_file}: {exc}") from None
+    result = audit.verify(database(), anchors=anchors)
     if result.ok:
-        click.echo(f"Audit log intact: {result.checked} entries checked.")
+        held = f"; all {len(anchors)} anchors held" if anchors else ""
+        click.echo(f"Audit log intact: {result.checked} entries checked{held}.")
         return
     click.echo(f"Audit log TAMPERED at entry {result.first_bad_seq}: {result.problem}", err=True)
     sys.exit(1)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -140,8 +143,86 @@ class VerificationResult:
     problem: str | None = None
 
 
-def verify(session: Session, batch_size: int = 1000) -> VerificationResult:
-    """Walk the chain in order and name the first edited, inserted or deleted entry."""
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's head at a moment, to be kept outside the database.
+
+    The chain alone shows an edit, but someone who can write the database could rebuild it
+    from the first entry onwards. Once a head is recorded somewhere they cannot reach
+    (another machine, a printout, an email to the board), any such rebuild, or a
+    truncation, no longer matches it."""
+
+    seq: int
+    entry_hash: str
+    at: datetime
+
+    def line(self) -> str:
+        return f"audit-anchor {self.seq} {self.entry_hash} {as_utc(self.at).isoformat()}"
+
+
+_ANCHOR_LINE = re.compile(r"^audit-anchor (\d+) ([0-9a-f]{64})\b")
+
+
+def current_anchor(session: Session) -> Anchor:
+    head = session.get(AuditHead, 1)
+    return Anchor(head.last_seq if head else 0, head.last_hash if head else GENESIS_HASH, utcnow())
+
+
+def parse_anchors(lines: Iterable[str]) -> list[Anchor]:
+    """The anchors in the lines that `flask audit anchor` printed; other lines are skipped.
+
+    Raises ValueError naming a line that starts like an anchor but is malformed."""
+    anchors = []
+    for number, line in enumerate(lines, start=1):
+        if not line.startswith("audit-anchor"):
+            continue
+        match = _ANCHOR_LINE.match(line.strip())
+        if match is None:
+            raise ValueError(f"line {number} is not an anchor written by `flask audit anchor`")
+        anchors.append(Anchor(int(match.group(1)), match.group(2), utcnow()))
+    return anchors
+
+
+def check_anchors(session: Session, anchors: Iterable[Anchor]) -> VerificationResult | None:
+    """The first anchor the log no longer matches, as a failed result; None if all match."""
+    head = session.get(AuditHead, 1)
+    head_seq = head.last_seq if head else 0
+    for anchor in sorted(anchors, key=lambda a: a.seq):
+        if anchor.seq == 0:
+            continue
+        if anchor.seq > head_seq:
+            return VerificationResult(
+                False,
+                0,
+                head_seq + 1,
+                f"the log ends at entry {head_seq}, but entry {anchor.seq} was anchored: "
+                "entries were deleted from the end",
+            )
+        stored = session.execute(
+            select(AuditEntry.entry_hash).where(AuditEntry.seq == anchor.seq)
+        ).scalar_one_or_none()
+        if stored != anchor.entry_hash:
+            return VerificationResult(
+                False,
+                0,
+                anchor.seq,
+                f"entry {anchor.seq} is not the one anchored: the log was rewritten up to it",
+            )
+    return None
+
+
+def verify(
+    session: Session, batch_size: int = 1000, anchors: Iterable[Anchor] = ()
+) -> VerificationResult:
+    """Walk the chain in order and name the first edited, inserted or deleted entry; then
+    check it still holds every anchor recorded outside the database."""
+    result = _verify_chain(session, batch_size)
+    if not result.ok:
+        return result
+    return check_anchors(session, anchors) or result
+
+
+def _verify_chain(session: Session, batch_size: int) -> VerificationResult:
     head = session.get(AuditHead, 1)
     expected_prev = GENESIS_HASH
     expected_seq = 1

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from mediation.extensions import db
+from mediation.models.audit import AuditEntry
 from mediation.services import audit
 from mediation.services.audit import Actor
 from tests.conftest import ON_POSTGRES
@@ -145,3 +148,86 @@ def test_concurrent_writers_keep_one_chain(app: Flask) -> None:
     with app.app_context():
         result = audit.verify(db.session)
     assert result.ok and result.checked == 10 * len(threads)
+
+
+def rebuild_from(seq: int, reason: str) -> None:
+    """What someone who can write the database could do: edit an entry and recompute every
+    hash after it, and the head, so that the chain alone verifies."""
+    entries = db.session.execute(
+        select(AuditEntry).where(AuditEntry.seq >= seq).order_by(AuditEntry.seq)
+    ).scalars()
+    previous = (
+        db.session.execute(
+            select(AuditEntry.entry_hash).where(AuditEntry.seq == seq - 1)
+        ).scalar_one_or_none()
+        or audit.GENESIS_HASH
+    )
+    rewritten = []
+    for entry in entries:
+        if entry.seq == seq:
+            entry.reason = reason
+        entry.prev_hash = previous
+        entry.entry_hash = previous = audit.digest_of(entry)
+        rewritten.append((entry.seq, entry.reason, entry.prev_hash, entry.entry_hash))
+    db.session.rollback()
+    for number, why, prev_hash, entry_hash in rewritten:
+        raw(
+            "UPDATE audit_entries SET reason = :why, prev_hash = :prev, entry_hash = :hash "
+            "WHERE seq = :seq",
+            why=why,
+            prev=prev_hash,
+            hash=entry_hash,
+            seq=number,
+        )
+    raw("UPDATE audit_head SET last_hash = :hash WHERE id = 1", hash=previous)
+    db.session.expire_all()
+
+
+def test_a_rebuilt_chain_passes_alone_but_not_against_an_anchor(app: Flask) -> None:
+    with app.app_context():
+        write_entries(3)
+        anchor = audit.current_anchor(db.session)
+        write_entries(2)
+        rebuild_from(2, "a different reason")
+        assert audit.verify(db.session).ok  # the chain alone cannot tell
+        result = audit.verify(db.session, anchors=[anchor])
+    assert not result.ok
+    assert result.first_bad_seq == 3
+    assert "rewritten" in (result.problem or "")
+
+
+def test_a_log_cut_back_below_an_anchor_is_found(app: Flask) -> None:
+    with app.app_context():
+        write_entries(4)
+        anchor = audit.current_anchor(db.session)
+        raw("DELETE FROM audit_entries WHERE seq >= 3")
+        previous = db.session.execute(
+            select(AuditEntry.entry_hash).where(AuditEntry.seq == 2)
+        ).scalar_one()
+        raw("UPDATE audit_head SET last_seq = 2, last_hash = :hash WHERE id = 1", hash=previous)
+        db.session.expire_all()
+        assert audit.verify(db.session).ok
+        result = audit.verify(db.session, anchors=[anchor])
+    assert not result.ok and "deleted from the end" in (result.problem or "")
+
+
+def test_cli_anchor_and_verify_against_the_anchors(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    anchors = tmp_path / "anchors.txt"
+    with app.app_context():
+        write_entries(2)
+    printed = runner.invoke(args=["audit", "anchor", "--append", str(anchors)])
+    assert printed.exit_code == 0 and printed.output.startswith("audit-anchor 2 ")
+    assert anchors.read_text().strip() == printed.output.strip()
+    with app.app_context():
+        write_entries(1)
+    ok = runner.invoke(args=["audit", "verify", "--anchors", str(anchors)])
+    assert ok.exit_code == 0 and "all 1 anchors held" in ok.output
+    with app.app_context():
+        rebuild_from(1, "rewritten from the start")
+    bad = runner.invoke(args=["audit", "verify", "--anchors", str(anchors)])
+    assert bad.exit_code == 1 and "entry 2 is not the one anchored" in bad.output
+    anchors.write_text("audit-anchor twelve\n")
+    malformed = runner.invoke(args=["audit", "verify", "--anchors", str(anchors)])
+    assert malformed.exit_code != 0 and "line 1 is not an anchor" in malformed.output

@@ -149,6 +149,7 @@ def audit_log(page: int = 1) -> str:
         "admin/audit.html",
         entries=list(entries),
         result=result,
+        anchor=audit.current_anchor(database()),
         page=page,
         pages=max(1, -(-total // AUDIT_PAGE_SIZE)),
         # A reason about a case is sealed to the case key: the admin sees only that one
