@@ -64,7 +64,12 @@ def install(app: Flask) -> None:
             return  # unflushed changes: left to the rollback
         if session.connection().info.get(_WROTE, True):
             return  # one bind (the app's database): this is the transaction's connection
+        # As closing the session would, leave loaded objects as they are (not expired), so
+        # that anything still holding one after the request can read it.
+        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
         try:
             session.commit()
         except SQLAlchemyError:
             session.rollback()
+        finally:
+            session.expire_on_commit = expire_on_commit
