@@ -182,7 +182,7 @@ def create_staff(session: Session, role: str, email: str, body_id: int | None = 
     if role == "case_officer":  # a custodian: new cases are sealed to them
         keyring.admit_as_custodian(session, created.user, by=None)
     secret = pyotp.random_base32()
-    created.user.totp_secret = secret
+    accounts.store_totp_secret(session, created.user, secret)
     session.flush()
     return Login(created.user.id, email, role, secret)
 

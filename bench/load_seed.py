@@ -91,7 +91,7 @@ def _create_accounts(app: Any, body_id: int, roles: dict[str, int]) -> list[Acco
                 if role == "case_officer":
                     keyring.admit_as_custodian(db.session, created.user, by=None)
                 secret = pyotp.random_base32()
-                created.user.totp_secret = secret
+                accounts.store_totp_secret(db.session, created.user, secret)
                 made.append(Account(email, role, secret))
         db.session.commit()
     return made

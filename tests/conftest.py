@@ -176,7 +176,7 @@ class StaffFactory:
             if role == "case_officer" and extra.pop("custodian", True):
                 keyring.admit_as_custodian(db.session, created.user, by=None)
             secret = pyotp.random_base32()
-            created.user.totp_secret = secret
+            accounts.store_totp_secret(db.session, created.user, secret)
             db.session.commit()
             return StaffLogin(created.user.id, email, role, TEST_PASSWORD, secret)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -21,7 +23,14 @@ from mediation.models.time import as_utc, utcnow
 from mediation.services import keyring
 from mediation.services.audit import Actor, record
 from mediation.services.errors import InvalidInput, NotFound, ServiceError
-from mediation.vault import hash_login_password, verify_login_password
+from mediation.vault import (
+    KeyPair,
+    VaultError,
+    hash_login_password,
+    open_text,
+    seal_text,
+    verify_login_password,
+)
 
 MIN_PASSWORD_LENGTH = 12
 SETUP_TOKEN_LIFETIME = timedelta(days=7)
@@ -218,6 +227,43 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
+# An authenticator's secret is kept sealed to its user's own key pair, so the database alone
+# (a copy of it, or someone who can read it) cannot make their codes: opening the secret
+# needs the private key, which only the user's password unlocks, and the code is asked for
+# just after the password. A secret stored in the clear before this is still accepted, and
+# sealed the first time it is used.
+SEALED_TOTP = "sealed:"
+
+
+def _totp_context(user: StaffUser) -> str:
+    return f"staff:{user.id}:second-factor"
+
+
+def store_totp_secret(session: Session, user: StaffUser, secret: str) -> None:
+    """Keep the secret sealed to the user's current public key (nothing secret needed)."""
+    key = keyring.active_key(session, user.id)
+    if key is None:
+        raise InvalidInput("Choose a password before setting up an authenticator.")
+    envelope = seal_text(secret, keyring.public_key_of(key), _totp_context(user))
+    user.totp_secret = SEALED_TOTP + base64.b64encode(envelope).decode("ascii")
+
+
+def totp_secret_of(user: StaffUser, keypair: KeyPair | None) -> str | None:
+    """The user's authenticator secret, opened with their key; None if it cannot be."""
+    stored = user.totp_secret
+    if not stored:
+        return None
+    if not stored.startswith(SEALED_TOTP):
+        return stored  # kept in the clear before secrets were sealed
+    if keypair is None:
+        return None
+    try:
+        envelope = base64.b64decode(stored[len(SEALED_TOTP) :], validate=True)
+        return open_text(envelope, keypair, _totp_context(user))
+    except (VaultError, binascii.Error, ValueError):
+        return None
+
+
 def totp_uri(user: StaffUser, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
 
@@ -235,9 +281,19 @@ def _matching_counter(secret: str, code: str, at: float) -> int | None:
     return None
 
 
-def verify_totp(session: Session, user: StaffUser, code: str, secret: str | None = None) -> None:
-    """Accept a current code once; a code already used (or an older one) is refused."""
-    secret = secret or user.totp_secret
+def verify_totp(
+    session: Session,
+    user: StaffUser,
+    code: str,
+    secret: str | None = None,
+    *,
+    keypair: KeyPair | None = None,
+) -> None:
+    """Accept a current code once; a code already used (or an older one) is refused.
+
+    The secret is the one given (while enrolling) or the user's own, opened with `keypair`
+    (their unlocked key, held since they gave their password)."""
+    secret = secret or totp_secret_of(user, keypair)
     if not secret:
         raise InvalidCode()
     counter = _matching_counter(secret, code, time.time())
@@ -246,12 +302,14 @@ def verify_totp(session: Session, user: StaffUser, code: str, secret: str | None
     if user.totp_last_counter is not None and counter <= user.totp_last_counter:
         raise ReplayedCode()
     user.totp_last_counter = counter
+    if user.totp_secret and not user.totp_secret.startswith(SEALED_TOTP):
+        store_totp_secret(session, user, secret)  # a secret kept in the clear: seal it now
 
 
 def enrol_totp(session: Session, user: StaffUser, secret: str, code: str) -> None:
     """Confirm a new authenticator by one valid code, then keep its secret."""
     verify_totp(session, user, code, secret=secret)
-    user.totp_secret = secret
+    store_totp_secret(session, user, secret)
     record(session, actor_for(user), "user.second_factor_enrolled")
 
 

@@ -64,7 +64,13 @@ def public_key_of(record: StaffKey) -> PublicKey:
 
 
 def create_staff_key(session: Session, user: StaffUser, password: str) -> str:
-    """Make a new key pair for the user, retire the old one, and return the recovery key."""
+    """Make a new key pair for the user, retire the old one, and return the recovery key.
+
+    An authenticator secret sealed to the old key could no longer be opened: it is
+    dropped, and the user sets up their authenticator again at their next sign-in."""
+    if user.totp_secret and user.totp_secret.startswith("sealed:"):
+        user.totp_secret = None
+        user.totp_last_counter = None
     for old in session.execute(
         select(StaffKey).where(StaffKey.user_id == user.id, StaffKey.retired_at.is_(None))
     ).scalars():

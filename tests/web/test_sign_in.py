@@ -79,7 +79,16 @@ def test_new_user_enrols_an_authenticator_before_signing_in(
     assert secret in page
     response = client.post("/sign-in/set-up-authenticator", data={"code": pyotp.TOTP(secret).now()})
     assert response.headers["Location"].endswith("/mediator/")
-    assert user_row(app, user.id).totp_secret == secret
+    stored = user_row(app, user.id).totp_secret
+    assert stored is not None and secret not in stored  # sealed to the user's own key
+    with app.app_context():
+        from mediation.services import accounts, keyring
+
+        row = db.session.get(StaffUser, user.id)
+        assert row is not None
+        keypair = keyring.unlock(db.session, row, user.password)
+        assert accounts.totp_secret_of(row, keypair) == secret
+        assert accounts.totp_secret_of(row, None) is None
 
 
 def test_sign_in_is_throttled_per_client(throttled_app: Flask) -> None:
@@ -161,3 +170,42 @@ def test_next_parameter_only_redirects_within_the_site(
     )
     response = client.post("/sign-in/code", data={"code": current_code(user.totp_secret)})
     assert response.headers["Location"].endswith("/analyst/")
+
+
+def test_an_authenticator_secret_kept_in_the_clear_still_works_and_is_then_sealed(
+    app: Flask, client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    from mediation.extensions import db
+    from mediation.models.staff import StaffUser
+
+    user = make_staff("analyst")
+    with app.app_context():
+        row = db.session.get(StaffUser, user.id)
+        assert row is not None
+        row.totp_secret = user.totp_secret  # as stored before secrets were sealed
+        db.session.commit()
+    client.post("/sign-in", data={"email": user.email, "password": user.password})
+    response = client.post("/sign-in/code", data={"code": current_code(user.totp_secret)})
+    assert response.headers["Location"].endswith("/analyst/")
+    stored = user_row(app, user.id).totp_secret
+    assert stored is not None and stored.startswith("sealed:")
+    assert user.totp_secret not in stored
+
+
+def test_a_sealed_secret_needs_the_key_the_password_unlocked(
+    app: Flask, client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    """Without the key held since the password step (its custody row gone), no code works."""
+    from sqlalchemy import delete
+
+    from mediation.extensions import db
+    from mediation.models.vault import KeyCustody
+
+    user = make_staff("analyst")
+    client.post("/sign-in", data={"email": user.email, "password": user.password})
+    with app.app_context():
+        db.session.execute(delete(KeyCustody).where(KeyCustody.user_id == user.id))
+        db.session.commit()
+    response = client.post("/sign-in/code", data={"code": current_code(user.totp_secret)})
+    assert response.status_code == 200
+    assert "/analyst/" not in response.headers.get("Location", "")

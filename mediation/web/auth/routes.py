@@ -24,7 +24,7 @@ from mediation.models.time import utcnow
 from mediation.services import accounts, keyring
 from mediation.services.audit import record
 from mediation.services.errors import ServiceError
-from mediation.vault import VaultError
+from mediation.vault import CustodyExpired, CustodyInvalid, KeyPair, VaultError
 from mediation.web.access import public
 from mediation.web.auth.forms import CodeForm, SetupForm, SignInForm
 
@@ -44,6 +44,15 @@ def _email_key() -> str:
 
 def _pending_key() -> str:
     return limit_key("pending", str(session.get("pending_user", "none")))
+
+
+def _pending_key_pair(user: StaffUser) -> KeyPair | None:
+    """The key unlocked by the password of a sign-in waiting for its code, if held."""
+    ticket = keyring.CustodyTicket.from_session(session.get("custody"))
+    try:
+        return keyring.held_keypair(database(), user, ticket)
+    except (CustodyInvalid, CustodyExpired, VaultError):
+        return None
 
 
 def home_for(user: StaffUser) -> str:
@@ -147,7 +156,10 @@ def code() -> Response | str:
     error = None
     if form.validate_on_submit():
         try:
-            accounts.verify_totp(database(), user, form.code.data or "")
+            # The secret is sealed to the user's key, unlocked by the password just given.
+            accounts.verify_totp(
+                database(), user, form.code.data or "", keypair=_pending_key_pair(user)
+            )
         except ServiceError as exc:
             error = str(exc)
         else:
