@@ -308,9 +308,9 @@ def test_rotation_reseals_everything_and_loses_nothing(world: World, new_suite: 
     assert seen == seeded.IDENTITY
 
 
-def test_rotation_gives_no_key_to_a_holder_whose_key_was_replaced(world: World) -> None:
-    """A reset without the recovery key makes a new key nobody vouched for: rotation must
-    not hand it the case (only a custodian's deliberate re-seal does)."""
+def assigned_then_reset_without_recovery(world: World) -> tuple[Case, KeyPair]:
+    """A confidential case assigned to the mediator, who then loses their password and
+    sets a new one without the recovery key: a new key pair, holding nothing yet."""
     case = file_confidential().case
     identity_access.assign_mediator(
         db.session, world.officer, world.officer_key, case, world.mediator
@@ -321,6 +321,13 @@ def test_rotation_gives_no_key_to_a_holder_whose_key_was_replaced(world: World) 
     db.session.commit()
     new_key = keyring.unlock(db.session, world.mediator, "a brand new long password")
     assert new_key is not None
+    return case, new_key
+
+
+def test_rotation_gives_no_key_to_a_holder_whose_key_was_replaced(world: World) -> None:
+    """A reset without the recovery key makes a new key nobody vouched for: rotation must
+    not hand it the case (only a custodian's deliberate re-seal does)."""
+    case, new_key = assigned_then_reset_without_recovery(world)
     rotate(db.session, world.officer, world.officer_key, world.officer_key.suite)
     db.session.commit()
     with pytest.raises(NotAHolder):
@@ -352,16 +359,8 @@ def test_purge_destroys_keys_after_retention_and_keeps_the_statistics(world: Wor
 
 
 def test_a_lost_password_loses_no_case_while_a_custodian_remains(world: World) -> None:
-    case = file_confidential().case
-    identity_access.assign_mediator(
-        db.session, world.officer, world.officer_key, case, world.mediator
-    )
-    db.session.commit()
-    token = accounts.reset_access(db.session, Actor.system("test"), world.mediator.id)
-    accounts.complete_setup(db.session, token, "a brand new long password")
-    db.session.commit()
-    new_key = keyring.unlock(db.session, world.mediator, "a brand new long password")
-    assert new_key is not None and new_key.key_id != world.mediator_key.key_id
+    case, new_key = assigned_then_reset_without_recovery(world)
+    assert new_key.key_id != world.mediator_key.key_id
     with pytest.raises(NotAHolder):
         complaints.staff_case_key(db.session, world.mediator, new_key, case)
     result = reseal_for_user(db.session, world.officer, world.officer_key, world.mediator)
