@@ -49,6 +49,7 @@ from mediation.services import (
 )
 from mediation.services.audit import Actor
 from mediation.services.demo import DEMO_ACCOUNTS, packaged_text
+from mediation.services.intake_rules import BreachClaim, Complaint
 from mediation.services.workflow import perform
 from mediation.vault import KeyPair
 
@@ -71,6 +72,31 @@ def _demo_cases() -> tuple[DemoCase, ...]:
 
 
 CASES = _demo_cases()
+
+# What each demo complainant asked for, by the Compact area of their complaint.
+_OUTCOMES_SOUGHT = {
+    "consultation": "A proper consultation, with twelve weeks to answer, before it is decided.",
+    "funding_process": "Payment of what is owed, and a date we can rely on for future payments.",
+    "funding_change": "Three months' notice and the reasons, as the Compact asks, before any cut.",
+}
+
+
+def _intake_narrative(demo: DemoCase) -> str:
+    """The narrative as the intake form seals it, so a demo case reads like a real one."""
+    return Complaint(
+        openness=demo.openness,
+        respondent_body_id=None,
+        named_body=None,
+        breaches=(BreachClaim(demo.category),),
+        what_happened=demo.narrative,
+        outcome_sought=_OUTCOMES_SOUGHT.get(
+            demo.category, "An explanation, and the Compact kept from now on."
+        ),
+        when=f"About {max(1, demo.age_days // 7 + 2)} weeks before we complained",
+        raised_with_body=demo.state != "not_accepted",
+        steps_taken="We wrote to the grants team twice and had no reply that dealt with it.",
+        impact="Fewer sessions for the people who rely on us while this goes on.",
+    ).narrative()
 
 
 @dataclass
@@ -388,7 +414,7 @@ def load(session: Session) -> str:
         filed = complaints.file_complaint(
             session,
             openness=demo.openness,
-            narrative=demo.narrative,
+            narrative=_intake_narrative(demo),
             identity=identity,
             respondent_body_id=cast.body.id,
         )

@@ -46,6 +46,9 @@ def test_demo_cases_cover_every_state_and_every_role_sees_real_pages(app: Flask)
         for state, reference in references.items():
             page = officer.get(f"/casework/cases/{reference}")
             assert page.status_code == 200, state
+        # Demo cases carry the intake form's answers, shown labelled as a real case's are.
+        triage_page = officer.get(f"/casework/cases/{references['triage']}").text
+        assert "What happened" in triage_page and "Outcome they want" in triage_page
 
         mediator = demo_browser(app, "mediator")
         mine = mediator.get("/mediator/").text
