@@ -242,14 +242,19 @@ def disclosure_log(
 ) -> list[Disclosure]:
     """Who asked, decided and saw, when and why. The reasons are sealed to the case key:
     without it (`case_key` None) a sealed reason reads only as "reason given (sealed)"."""
-    entries = session.execute(
-        select(AuditEntry)
-        .where(
-            AuditEntry.case_reference == case.reference,
-            AuditEntry.action.in_(list(DISCLOSURE_WORDING)),
+    entries = (
+        session.execute(
+            select(AuditEntry)
+            .where(
+                AuditEntry.case_reference == case.reference,
+                AuditEntry.action.in_(list(DISCLOSURE_WORDING)),
+            )
+            .order_by(AuditEntry.seq)
         )
-        .order_by(AuditEntry.seq)
-    ).scalars()
+        .scalars()
+        .all()
+    )
+    loaded = sealed_reasons.load_for(session, case) if entries and case_key is not None else {}
     names = {
         u.id: f"{u.name} ({u.role.replace('_', ' ')})"
         for u in session.execute(select(StaffUser)).scalars()
@@ -259,7 +264,7 @@ def disclosure_log(
             on=as_utc(e.occurred_at).date(),
             who=names.get(e.actor_id or -1, "you") if e.actor_kind == "staff" else "you",
             what=DISCLOSURE_WORDING[e.action],
-            why=sealed_reasons.open_reason(case, e.reason, case_key)
+            why=sealed_reasons.open_reason(case, e.reason, case_key, loaded=loaded)
             if case_key is not None
             else sealed_reasons.for_admin(e.reason),
         )

@@ -222,3 +222,32 @@ def test_an_audit_reason_is_committed_to_by_the_log_and_destroyed_by_the_purge(
     db.session.commit()
     assert sealed_reasons.open_reason(filed.case, entry.reason, key) == sealed_reasons.DESTROYED
     assert audit.verify(db.session).ok
+
+
+def test_reading_a_cases_reasons_takes_the_same_statements_however_many(
+    driver: Driver,
+) -> None:
+    from sqlalchemy import event
+
+    def statements_to_read(filed_case: Case) -> int:
+        key = driver.complainant_key(filed)
+        db.session.expire_all()
+        seen: list[str] = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            reasons = sealed_reasons.history(db.session, filed_case, key)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert all(
+            r.reason not in {sealed_reasons.DESTROYED, sealed_reasons.ALTERED} for r in reasons
+        )
+        return len(seen)
+
+    filed = driver.to("triage")
+    driver.officer_act(filed.case, "put_on_hold", reason=ON_HOLD)
+    one = statements_to_read(filed.case)
+    for _ in range(3):
+        driver.officer_act(filed.case, "resume")
+        driver.officer_act(filed.case, "put_on_hold", reason=ON_HOLD)
+    assert statements_to_read(filed.case) == one
