@@ -27,6 +27,8 @@ _READS = ("SELECT", "WITH", "SET LOCAL ")
 
 
 def _began(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    if transaction.nested:
+        return  # a savepoint inside the transaction: what the transaction wrote still counts
     connection.info[_WROTE] = False
 
 
@@ -62,14 +64,14 @@ def install(app: Flask) -> None:
             return
         if session.new or session.dirty or session.deleted:
             return  # unflushed changes: left to the rollback
-        if session.connection().info.get(_WROTE, True):
-            return  # one bind (the app's database): this is the transaction's connection
         # As closing the session would, leave loaded objects as they are (not expired), so
         # that anything still holding one after the request can read it.
         expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
         try:
-            session.commit()
+            # One bind (the app's database): this is the transaction's connection.
+            if not session.connection().info.get(_WROTE, True):
+                session.commit()
         except SQLAlchemyError:
-            session.rollback()
+            session.rollback()  # then Flask-SQLAlchemy's own teardown closes the session
         finally:
             session.expire_on_commit = expire_on_commit

@@ -71,3 +71,48 @@ def test_models_match_the_migrations(empty_database_url: str, tmp_path: Path) ->
             differences = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert differences == []
+
+
+def test_authenticator_secrets_kept_in_the_clear_are_sealed_by_the_upgrade(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    import pyotp
+
+    from mediation.models.staff import StaffUser
+    from mediation.services import accounts, keyring
+    from mediation.services.audit import Actor
+    from tests.conftest import TEST_PASSWORD
+
+    app = create_app(base_config(empty_database_url, tmp_path))
+    secret = pyotp.random_base32()
+    with app.app_context():
+        upgrade(revision="0011_case_reasons")
+        created = accounts.create_staff_user(
+            db.session,
+            Actor.system("test"),
+            email="officer@example.org",
+            name="Officer",
+            role="case_officer",
+            password=TEST_PASSWORD,
+        )
+        without_key = accounts.create_staff_user(
+            db.session, Actor.system("test"), email="new@example.org", name="New", role="analyst"
+        )
+        db.session.commit()
+        for user_id in (created.user.id, without_key.user.id):
+            db.session.execute(
+                text("UPDATE staff_users SET totp_secret = :secret WHERE id = :id"),
+                {"secret": secret, "id": user_id},
+            )
+        db.session.commit()
+        upgrade()
+        db.session.expire_all()
+        user = db.session.get(StaffUser, created.user.id)
+        assert user is not None and user.totp_secret is not None
+        assert user.totp_secret.startswith("sealed:") and secret not in user.totp_secret
+        keypair = keyring.unlock(db.session, user, TEST_PASSWORD)
+        assert accounts.totp_secret_of(user, keypair) == secret
+        unset = db.session.get(StaffUser, without_key.user.id)
+        assert unset is not None and unset.totp_secret is None  # no key: set up again
+        db.session.remove()
+        db.engine.dispose()

@@ -160,7 +160,7 @@ class Anchor:
         return f"audit-anchor {self.seq} {self.entry_hash} {as_utc(self.at).isoformat()}"
 
 
-_ANCHOR_LINE = re.compile(r"^audit-anchor (\d+) ([0-9a-f]{64})\b")
+_ANCHOR_LINE = re.compile(r"^audit-anchor (\d+) ([0-9a-f]{64}) (\S+)$")
 
 
 def current_anchor(session: Session) -> Anchor:
@@ -171,15 +171,23 @@ def current_anchor(session: Session) -> Anchor:
 def parse_anchors(lines: Iterable[str]) -> list[Anchor]:
     """The anchors in the lines that `flask audit anchor` printed; other lines are skipped.
 
-    Raises ValueError naming a line that starts like an anchor but is malformed."""
+    Raises ValueError naming a line that starts like an anchor but is malformed, or when
+    there is no anchor at all (a check against nothing would pass whatever the log)."""
     anchors = []
     for number, line in enumerate(lines, start=1):
-        if not line.startswith("audit-anchor"):
+        text = line.strip()
+        if not text.startswith("audit-anchor"):
             continue
-        match = _ANCHOR_LINE.match(line.strip())
-        if match is None:
+        match = _ANCHOR_LINE.match(text)
+        try:
+            at = datetime.fromisoformat(match.group(3)) if match else None
+        except ValueError:
+            at = None
+        if match is None or at is None:
             raise ValueError(f"line {number} is not an anchor written by `flask audit anchor`")
-        anchors.append(Anchor(int(match.group(1)), match.group(2), utcnow()))
+        anchors.append(Anchor(int(match.group(1)), match.group(2), at))
+    if not anchors:
+        raise ValueError("there is no anchor in it (lines printed by `flask audit anchor`)")
     return anchors
 
 

@@ -63,8 +63,11 @@ def lock_case(session: Session, case: Case) -> Case:
     Every write that seals to the case's keys, or opens a grant to seal it to someone else,
     takes this lock first, and so does `vault rotate` for each case: otherwise a message
     sealed while rotation runs would be sealed to a key that rotation then destroys.
-    PostgreSQL locks the row; SQLite has no row locks, so a no-op UPDATE takes its database
-    write lock, which waits for a rotation in progress to commit.
+    PostgreSQL locks the row FOR NO KEY UPDATE, which queues these writers on each other
+    but not behind the KEY SHARE lock that inserting a message or note for the case takes
+    (FOR UPDATE would, and two writers doing both would deadlock). SQLite has no row locks,
+    so a no-op UPDATE takes its database write lock, which waits for a rotation in progress
+    to commit.
     """
     if session.get_bind(mapper=Case.__mapper__).dialect.name == "sqlite":
         table = Case.__table__
@@ -72,7 +75,7 @@ def lock_case(session: Session, case: Case) -> Case:
     locked = session.execute(
         select(Case)
         .where(Case.id == case.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
     session.expire(locked, ["grants"])  # grants made by the action before this one

@@ -47,9 +47,11 @@ def reseal_case(session: Session, case: Case, old_case: KeyPair, new_case: KeyPa
             MediatorOffer.case_id == case.id, MediatorOffer.pending_case_key.is_not(None)
         )
     ).scalars():
-        # An offer not yet confirmed holds the case key: it must now hold the new one.
+        # An offer not yet confirmed holds the case key: it must now hold the new one, on
+        # the key it was offered to (a mediator whose key was replaced since, by a reset
+        # without the recovery key, is offered nothing by a rotation).
         key = active_key(session, offer.mediator_id)
-        if key is None:
+        if key is None or key.key_id != offer.holder_key_id:
             offer.pending_case_key = None
             offer.status = "cancelled"
             continue

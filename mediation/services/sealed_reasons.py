@@ -106,7 +106,8 @@ def _open_reference(
         elif session is not None:
             row = session.get(CaseReason, int(row_id))
     if row is None or row.case_id != case.id or row.envelope is None:
-        return DESTROYED
+        # Only the retention purge destroys a reason, and only with the case's keys.
+        return DESTROYED if case.keys_destroyed_on is not None else ALTERED
     try:
         payload = json.loads(open_text(row.envelope, case_key, _reason_context(case, row.id)))
         salt, text = bytes.fromhex(payload["salt"]), str(payload["text"])

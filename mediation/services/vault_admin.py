@@ -91,7 +91,12 @@ def reseal_for_user(
             details={"user_id": user.id, "key_id": holder.public_key.key_id},
         )
     cases = grants = 0
-    for case in _live_cases(session):
+    for listed in _live_cases(session):
+        # Under the case lock, as rotation takes it: a key sealed here while rotation
+        # replaced the case's keys would be a copy of a key about to be destroyed.
+        case = case_keys.lock_case(session, listed)
+        if case.keys_destroyed_on is not None:
+            continue
         kinds: list[str] = []
         if user.role == CASE_OFFICER:
             kinds = [CASE_KEY, IDENTITY_KEY]
@@ -173,13 +178,15 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
     """
     from mediation.services import statistical_records
 
+    # Every live case locked first, in id order as every other writer takes one case: so
+    # nothing is sealed to a case's old keys while they are replaced, and no writer that
+    # holds a case's lock waits on a statistical record this rotation already holds.
+    locked = [case_keys.lock_case(session, listed) for listed in _live_cases(session)]
     # Statistics: new statistics key pair and symmetric key; every statistical record and
     # the organisation digest key re-sealed to them, so no pseudonym link is lost.
     records = statistical_records.rotate_statistics_keys(session, officer_key, suite)
     count = 0
-    for listed in _live_cases(session):
-        # Under the case lock, so nothing is sealed to the old keys while they are replaced.
-        case = case_keys.lock_case(session, listed)
+    for case in locked:
         if case.keys_destroyed_on is not None:
             continue  # purged since it was listed
         old_case = case_keys.open_grant(case, CASE_KEY, officer_key)

@@ -15,11 +15,13 @@ from mediation.models.casework import (
     RespondentMessage,
 )
 from mediation.services import (
+    accounts,
     complaints,
     disclosure_statements,
     mediation_work,
     routing,
 )
+from mediation.services.audit import Actor
 from mediation.services.vault_admin import purge_expired, rotate
 from tests import seeded
 from tests.casework.conftest import Driver
@@ -48,6 +50,21 @@ def test_rotation_reseals_notes_drafts_and_a_pending_offer(driver: Driver) -> No
     driver.mediator_confirms(case)
     mediator_view = complaints.staff_case_key(db.session, s.mediator, s.mediator_key, case)
     assert complaints.read_narrative(case, mediator_view) == seeded.NARRATIVE
+
+
+def test_rotation_cancels_an_offer_whose_mediator_has_a_new_key(driver: Driver) -> None:
+    """A reset without the recovery key gives the mediator a key nobody vouched for: the
+    pending offer is not moved to it (the case officer offers the case again)."""
+    s = driver.s
+    filed = driver.to("mediation_offered")
+    driver.propose(filed.case)
+    token = accounts.reset_access(db.session, Actor.system("test"), s.mediator.id)
+    accounts.complete_setup(db.session, token, "a brand new long password")
+    db.session.commit()
+    rotate(db.session, s.officer, s.officer_key, "x25519")
+    db.session.commit()
+    offer = db.session.query(MediatorOffer).one()
+    assert offer.status == "cancelled" and offer.pending_case_key is None
 
 
 def test_nothing_of_the_case_survives_its_retention(driver: Driver) -> None:

@@ -87,3 +87,41 @@ def test_a_message_added_during_rotation_is_sealed_to_the_new_key(
     bodies = [body for _, body in complaints.read_messages(db.session, case, opened)]
     assert LATE_MESSAGE in bodies
     assert complaints.read_narrative(case, opened) == seeded.NARRATIVE
+
+
+def test_two_messages_on_one_case_at_once_both_land(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    """Each inserts its message (a KEY SHARE lock on the case) and then takes the case lock:
+    FOR UPDATE there would deadlock the two; FOR NO KEY UPDATE queues them."""
+    filed = driver.file()
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def send(text: str) -> None:
+        with app.app_context():
+            try:
+                case = db.session.execute(
+                    select(Case).where(Case.reference == filed.reference)
+                ).scalar_one()
+                barrier.wait(30)
+                complaints.add_message(db.session, case, Actor.complainant(), text)
+                db.session.commit()
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send, args=(f"Message {n}",)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    db.session.expire_all()
+    case = db.session.get(Case, filed.case.id)
+    assert case is not None
+    opened = complaints.staff_case_key(db.session, staffed.officer, staffed.officer_key, case)
+    bodies = {body for _, body in complaints.read_messages(db.session, case, opened)}
+    assert {"Message 1", "Message 2"} <= bodies

@@ -218,7 +218,15 @@ def test_an_audit_reason_is_committed_to_by_the_log_and_destroyed_by_the_purge(
     row.envelope = original
     db.session.commit()
 
+    # A row deleted while the case's keys exist was not the purge: it says altered.
+    db.session.delete(row)
+    db.session.flush()
+    db.session.expire_all()
+    assert sealed_reasons.open_reason(filed.case, entry.reason, key) == sealed_reasons.ALTERED
+    db.session.rollback()
+
     sealed_reasons.forget(db.session, filed.case)
+    filed.case.keys_destroyed_on = filed.case.submitted_on  # as the purge marks it
     db.session.commit()
     assert sealed_reasons.open_reason(filed.case, entry.reason, key) == sealed_reasons.DESTROYED
     assert audit.verify(db.session).ok

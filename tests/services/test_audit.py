@@ -228,6 +228,9 @@ def test_cli_anchor_and_verify_against_the_anchors(
         rebuild_from(1, "rewritten from the start")
     bad = runner.invoke(args=["audit", "verify", "--anchors", str(anchors)])
     assert bad.exit_code == 1 and "entry 2 is not the one anchored" in bad.output
+    anchors.write_text("# nothing anchored yet\n")
+    empty = runner.invoke(args=["audit", "verify", "--anchors", str(anchors)])
+    assert empty.exit_code != 0 and "there is no anchor in it" in empty.output
     anchors.write_text("audit-anchor twelve\n")
     malformed = runner.invoke(args=["audit", "verify", "--anchors", str(anchors)])
     assert malformed.exit_code != 0 and "line 1 is not an anchor" in malformed.output

@@ -44,6 +44,15 @@ def test_a_flushed_write_that_was_not_committed_is_rolled_back(app: Flask) -> No
     assert not stored(app, "flushed_only")
 
 
+def test_a_write_before_a_savepoint_is_still_rolled_back(app: Flask) -> None:
+    with app.app_context():
+        db.session.add(Setting(key="before_savepoint", value=1))
+        db.session.flush()
+        with db.session.begin_nested():
+            db.session.execute(select(Setting)).all()
+    assert not stored(app, "before_savepoint")
+
+
 def test_an_unflushed_change_is_rolled_back(app: Flask) -> None:
     with app.app_context():
         db.session.execute(select(Setting)).all()
