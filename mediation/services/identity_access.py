@@ -139,14 +139,19 @@ def decide_identity_request(
     request = session.get(IdentityRequest, request_id)
     if request is None:
         raise NotFound("There is no such request.")
+    cleaned = _reason(reason)
+    case = session.get(Case, request.case_id)
+    assert case is not None
+    # Decisions on one case queue on its lock; each then reads the request, and the
+    # decisions on it, as the one before left them (two officers approving at once make
+    # two approvals, and one disclosure).
+    case = case_keys.lock_case(session, case)
+    session.refresh(request)
+    session.expire(request, ["decisions"])
     if request.status != "pending":
         raise InvalidInput(f"This request was already {request.status}.")
     if any(d.officer_id == officer.id for d in request.decisions):
         raise InvalidInput("You have already decided on this request; another officer must.")
-    cleaned = _reason(reason)
-    case = session.get(Case, request.case_id)
-    assert case is not None
-    case = case_keys.lock_case(session, case)
     decision = IdentityDecision(officer_id=officer.id, approved=approve, reason="")
     request.decisions.append(decision)
     session.flush()

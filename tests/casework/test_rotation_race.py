@@ -125,3 +125,60 @@ def test_two_messages_on_one_case_at_once_both_land(
     opened = complaints.staff_case_key(db.session, staffed.officer, staffed.officer_key, case)
     bodies = {body for _, body in complaints.read_messages(db.session, case, opened)}
     assert {"Message 1", "Message 2"} <= bodies
+
+
+def test_two_officers_approving_at_once_make_one_disclosure(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    """With two approvals required, both at the same moment: each decision sees the other,
+    so the request is approved (not left waiting for a third) and disclosed once."""
+    from mediation.models.cases import IdentityRequest
+    from mediation.services import identity_access, settings
+
+    settings.change_setting(db.session, Actor.system("test"), "identity_approvals_required", 2)
+    filed = driver.file()
+    case = filed.case
+    identity_access.assign_mediator(
+        db.session, staffed.officer, staffed.officer_key, case, staffed.mediator
+    )
+    request = identity_access.request_identity(
+        db.session, staffed.mediator, case, "Need the contact to arrange the session"
+    )
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def approve(officer_id: int, key: object) -> None:
+        with app.app_context():
+            try:
+                officer = db.session.get(StaffUser, officer_id)
+                loaded = db.session.get(IdentityRequest, request.id)
+                assert officer is not None and loaded is not None and loaded.decisions == []
+                barrier.wait(30)
+                identity_access.decide_identity_request(
+                    db.session,
+                    officer,
+                    key,  # type: ignore[arg-type]
+                    request.id,
+                    approve=True,
+                    reason="Approved after reading the request",
+                )
+                db.session.commit()
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=approve, args=(staffed.officer.id, staffed.officer_key)),
+        threading.Thread(target=approve, args=(staffed.second_officer.id, staffed.second_key)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    db.session.expire_all()
+    decided = db.session.get(IdentityRequest, request.id)
+    assert decided is not None and decided.status == "approved"
+    assert len(decided.decisions) == 2
