@@ -74,16 +74,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _database_options(app: Flask) -> None:
-    """PostgreSQL only, for every connection: no JIT compilation. The planner prices the
-    case queue's filtered statements (one small subquery per case) past `jit_above_cost`,
-    and compiling them took 70-110 ms where running them takes 20-30 ms; no statement
-    here runs long enough to repay compiling it."""
+    """SQLite: a longer wait for the write lock. PostgreSQL, for every connection: no JIT
+    compilation. The planner prices the case queue's filtered statements (one small
+    subquery per case) past `jit_above_cost`, and compiling them took 70-110 ms where
+    running them takes 20-30 ms; no statement here runs long enough to repay compiling it."""
     from sqlalchemy.engine import make_url
 
-    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
-        return
+    backend = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     connect_args = dict(options.get("connect_args") or {})
+    if backend == "sqlite":
+        # SQLite has one writer at a time: a writer waits this long for the one before it
+        # (a key rotation over many cases, say) before "database is locked" (5 s otherwise).
+        connect_args.setdefault("timeout", 30)
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        return
+    if backend != "postgresql":
+        return
     connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
     options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
