@@ -1,22 +1,25 @@
-"""`vault rotate` while people keep working: a message sealed while rotation replaces the
-case's keys waits for it and is sealed to the new key, so nothing becomes unreadable
-(PostgreSQL row locks; SQLite takes its whole-database write lock the same way)."""
+"""Writers racing on one case, each on its own connection (PostgreSQL row locks): a message
+sealed while `vault rotate` replaces the case's keys waits and is sealed to the new key;
+two messages at once both land; two officers approving one identity request at once
+disclose it once."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from mediation.extensions import db
-from mediation.models.cases import Case
+from mediation.models.cases import Case, IdentityRequest
 from mediation.models.staff import StaffUser
-from mediation.services import complaints
+from mediation.services import complaints, identity_access, settings
 from mediation.services.audit import Actor
 from mediation.services.vault_admin import rotate
+from mediation.vault import KeyPair
 from tests import seeded
 from tests.casework.conftest import Driver, Staffed
 from tests.conftest import ON_POSTGRES
@@ -29,63 +32,74 @@ pytestmark = pytest.mark.skipif(
 LATE_MESSAGE = "Sent while the keys were being rotated: it must stay readable."
 
 
-def test_a_message_added_during_rotation_is_sealed_to_the_new_key(
-    app: Flask, driver: Driver, staffed: Staffed
-) -> None:
-    filed = driver.file()
-    db.session.commit()
-    old_key_id = filed.case.case_key_id
-    loaded = threading.Event()
-    rotated = threading.Event()
+def at_once(app: Flask, *work: Callable[[], None]) -> None:
+    """Run each piece of work on a thread of its own, with its own app context, session and
+    connection, each committing as a request does; fail with any error one of them met."""
     errors: list[BaseException] = []
 
-    def rotation() -> None:
+    def run(piece: Callable[[], None]) -> None:
         with app.app_context():
             try:
-                officer = db.session.get(StaffUser, staffed.officer.id)
-                assert officer is not None
-                loaded.wait(30)
-                rotate(db.session, officer, staffed.officer_key, "x25519")
-                db.session.flush()
-                rotated.set()
-                time.sleep(1.0)  # the message below is waiting on the case lock meanwhile
+                piece()
                 db.session.commit()
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-                rotated.set()
-            finally:
-                db.session.remove()
-
-    def message() -> None:
-        with app.app_context():
-            try:
-                # The case, with its old public key, is read before the rotation starts.
-                case = db.session.execute(
-                    select(Case).where(Case.reference == filed.reference)
-                ).scalar_one()
-                assert case.case_key_id == old_key_id
-                loaded.set()
-                rotated.wait(30)
-                complaints.add_message(db.session, case, Actor.complainant(), LATE_MESSAGE)
-                db.session.commit()
-            except BaseException as exc:  # reported by the main thread
+            except BaseException as exc:  # reported below, on the test's own thread
                 errors.append(exc)
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=rotation), threading.Thread(target=message)]
+    threads = [threading.Thread(target=run, args=(piece,)) for piece in work]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
     assert not errors, errors
 
+
+def case_by_reference(reference: str) -> Case:
+    return db.session.execute(select(Case).where(Case.reference == reference)).scalar_one()
+
+
+def messages_read_by_the_officer(staffed: Staffed, case_id: int) -> list[str]:
     db.session.expire_all()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    opened = complaints.staff_case_key(db.session, staffed.officer, staffed.officer_key, case)
+    return [body for _, body in complaints.read_messages(db.session, case, opened)]
+
+
+def test_a_message_added_during_rotation_is_sealed_to_the_new_key(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    filed = driver.file()
+    old_key_id = filed.case.case_key_id
+    loaded = threading.Event()
+    rotated = threading.Event()
+
+    def rotation() -> None:
+        officer = db.session.get(StaffUser, staffed.officer.id)
+        assert officer is not None
+        loaded.wait(30)
+        try:
+            rotate(db.session, officer, staffed.officer_key, "x25519")
+            db.session.flush()
+        finally:
+            rotated.set()
+        time.sleep(1.0)  # the message below is waiting on the case lock meanwhile
+
+    def message() -> None:
+        # The case, with its old public key, is read before the rotation starts.
+        case = case_by_reference(filed.reference)
+        assert case.case_key_id == old_key_id
+        loaded.set()
+        rotated.wait(30)
+        complaints.add_message(db.session, case, Actor.complainant(), LATE_MESSAGE)
+
+    at_once(app, rotation, message)
+
+    assert LATE_MESSAGE in messages_read_by_the_officer(staffed, filed.case.id)
     case = db.session.get(Case, filed.case.id)
     assert case is not None and case.case_key_id != old_key_id
     opened = complaints.staff_case_key(db.session, staffed.officer, staffed.officer_key, case)
-    bodies = [body for _, body in complaints.read_messages(db.session, case, opened)]
-    assert LATE_MESSAGE in bodies
     assert complaints.read_narrative(case, opened) == seeded.NARRATIVE
 
 
@@ -95,36 +109,19 @@ def test_two_messages_on_one_case_at_once_both_land(
     """Each inserts its message (a KEY SHARE lock on the case) and then takes the case lock:
     FOR UPDATE there would deadlock the two; FOR NO KEY UPDATE queues them."""
     filed = driver.file()
-    db.session.commit()
     barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
-    def send(text: str) -> None:
-        with app.app_context():
-            try:
-                case = db.session.execute(
-                    select(Case).where(Case.reference == filed.reference)
-                ).scalar_one()
-                barrier.wait(30)
-                complaints.add_message(db.session, case, Actor.complainant(), text)
-                db.session.commit()
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-            finally:
-                db.session.remove()
+    def send(text: str) -> Callable[[], None]:
+        def work() -> None:
+            case = case_by_reference(filed.reference)
+            barrier.wait(30)
+            complaints.add_message(db.session, case, Actor.complainant(), text)
 
-    threads = [threading.Thread(target=send, args=(f"Message {n}",)) for n in (1, 2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    db.session.expire_all()
-    case = db.session.get(Case, filed.case.id)
-    assert case is not None
-    opened = complaints.staff_case_key(db.session, staffed.officer, staffed.officer_key, case)
-    bodies = {body for _, body in complaints.read_messages(db.session, case, opened)}
-    assert {"Message 1", "Message 2"} <= bodies
+        return work
+
+    at_once(app, send("Message 1"), send("Message 2"))
+
+    assert {"Message 1", "Message 2"} <= set(messages_read_by_the_officer(staffed, filed.case.id))
 
 
 def test_two_officers_approving_at_once_make_one_disclosure(
@@ -132,12 +129,8 @@ def test_two_officers_approving_at_once_make_one_disclosure(
 ) -> None:
     """With two approvals required, both at the same moment: each decision sees the other,
     so the request is approved (not left waiting for a third) and disclosed once."""
-    from mediation.models.cases import IdentityRequest
-    from mediation.services import identity_access, settings
-
     settings.change_setting(db.session, Actor.system("test"), "identity_approvals_required", 2)
-    filed = driver.file()
-    case = filed.case
+    case = driver.file().case
     identity_access.assign_mediator(
         db.session, staffed.officer, staffed.officer_key, case, staffed.mediator
     )
@@ -146,38 +139,30 @@ def test_two_officers_approving_at_once_make_one_disclosure(
     )
     db.session.commit()
     barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
-    def approve(officer_id: int, key: object) -> None:
-        with app.app_context():
-            try:
-                officer = db.session.get(StaffUser, officer_id)
-                loaded = db.session.get(IdentityRequest, request.id)
-                assert officer is not None and loaded is not None and loaded.decisions == []
-                barrier.wait(30)
-                identity_access.decide_identity_request(
-                    db.session,
-                    officer,
-                    key,  # type: ignore[arg-type]
-                    request.id,
-                    approve=True,
-                    reason="Approved after reading the request",
-                )
-                db.session.commit()
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-            finally:
-                db.session.remove()
+    def approve(officer_id: int, key: KeyPair) -> Callable[[], None]:
+        def work() -> None:
+            officer = db.session.get(StaffUser, officer_id)
+            loaded = db.session.get(IdentityRequest, request.id)
+            assert officer is not None and loaded is not None and loaded.decisions == []
+            barrier.wait(30)
+            identity_access.decide_identity_request(
+                db.session,
+                officer,
+                key,
+                request.id,
+                approve=True,
+                reason="Approved after reading the request",
+            )
 
-    threads = [
-        threading.Thread(target=approve, args=(staffed.officer.id, staffed.officer_key)),
-        threading.Thread(target=approve, args=(staffed.second_officer.id, staffed.second_key)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+        return work
+
+    at_once(
+        app,
+        approve(staffed.officer.id, staffed.officer_key),
+        approve(staffed.second_officer.id, staffed.second_key),
+    )
+
     db.session.expire_all()
     decided = db.session.get(IdentityRequest, request.id)
     assert decided is not None and decided.status == "approved"
