@@ -291,8 +291,9 @@ def _count(*conditions: ColumnElement[bool]) -> Any:
 
 
 def _total(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    """How many of the rows read meet the condition (0 of none)."""
-    return func.coalesce(func.sum(case((condition, _n(1)), else_=_n(0))), _n(0))
+    """How many of the rows read meet the condition (0 of none): COUNT(*) FILTER, which
+    both engines count without working out a CASE for every row."""
+    return func.count().filter(condition)
 
 
 @lru_cache(maxsize=64)
