@@ -3,14 +3,12 @@ its key, the mediator assigned to it, or staff of the public body once it can se
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.domain.permissions import CASE_OFFICER, MEDIATOR, RESPONDENT
 from mediation.models.cases import Case
-from mediation.models.casework import DisclosureStatement
 from mediation.models.staff import StaffUser
-from mediation.services import complaints
+from mediation.services import complaints, disclosure_statements
 from mediation.services.case_keys import NotAHolder
 from mediation.services.errors import NotFound
 from mediation.vault import KeyPair
@@ -74,12 +72,7 @@ def respondent_can_see(session: Session, user: StaffUser, case: Case) -> bool:
         return False
     if case.respondent_body_id != user.respondent_body_id or case.keys_destroyed_on:
         return False
-    approved = session.execute(
-        select(DisclosureStatement.id).where(
-            DisclosureStatement.case_id == case.id, DisclosureStatement.status == "approved"
-        )
-    ).first()
-    return approved is not None
+    return disclosure_statements.approved(session, case) is not None
 
 
 def respondent_case(session: Session, user: StaffUser, reference: str) -> Case:

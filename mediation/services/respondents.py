@@ -27,7 +27,7 @@ from mediation.models.casework import (
 )
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
-from mediation.services import accounts, case_access, mediation_work
+from mediation.services import accounts, case_access, disclosure_statements, mediation_work
 from mediation.services.accounts import NewAccount, actor_for
 from mediation.services.audit import record
 from mediation.services.case_keys import case_sealing_key, field_context
@@ -70,12 +70,7 @@ def can_invite(session: Session, case: Case) -> bool:
     body = session.get(RespondentBody, case.respondent_body_id)
     if body is None or not body.confirmed:
         return False
-    approved = session.execute(
-        select(DisclosureStatement.id).where(
-            DisclosureStatement.case_id == case.id, DisclosureStatement.status == "approved"
-        )
-    ).first()
-    return approved is not None
+    return disclosure_statements.approved(session, case) is not None
 
 
 def invite(
