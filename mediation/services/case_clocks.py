@@ -21,7 +21,18 @@ def today() -> date:
     return utcnow().date()
 
 
-def to_domain(row: CaseClock) -> clocks.Clock:
+class ClockColumns(Protocol):
+    """A clock's stored columns: a CaseClock, or a row of a statement that selects them."""
+
+    kind: str
+    started_on: date
+    due_on: date
+    paused_on: date | None
+    met_on: date | None
+    stopped_on: date | None
+
+
+def to_domain(row: ClockColumns) -> clocks.Clock:
     return clocks.Clock(
         kind=row.kind,
         started_on=row.started_on,

@@ -66,16 +66,7 @@ class PageClocks:
         for start in range(0, len(self._cases), ROWS_PER_STATEMENT):
             ids = [c.id for c in self._cases[start : start + ROWS_PER_STATEMENT]]
             for row in self._session.execute(_CLOCKS, {"ids": ids}):
-                kept[row.case_id].append(
-                    clocks.Clock(
-                        kind=row.kind,
-                        started_on=row.started_on,
-                        due_on=row.due_on,
-                        paused_on=row.paused_on,
-                        met_on=row.met_on,
-                        stopped_on=row.stopped_on,
-                    )
-                )
+                kept[row.case_id].append(case_clocks.to_domain(row))
         return kept
 
     def of(self, case: QueuedCase) -> list[clocks.Clock]:
