@@ -41,6 +41,7 @@ from mediation.models.casework import (
 )
 from mediation.models.intake import CaseBreach
 from mediation.services import case_clocks
+from mediation.services.demo_statistics import CATEGORY_WEIGHTS
 from mediation.vault import PASSPHRASE_KDF
 
 PASSWORD = "bench-staff-password-not-secret"  # noqa: S105  (throwaway benchmark accounts)
@@ -70,18 +71,9 @@ SIDE_STATES = {  # states off the ladder, and how often a live case is in each
     "referred": 0.01,
     "closure_contested": 0.005,
 }
-CATEGORIES = {
-    "funding_process": 40.0,
-    "funding_change": 22.0,
-    "consultation": 16.0,
-    "independence": 6.0,
-    "equality": 5.0,
-    "local_clause": 5.0,
-    "community_groups": 3.0,
-    "victimisation": 2.0,
-    "volunteering": 1.0,
-}
-# Sealed column sizes of a real case (HPKE envelopes: about 66 bytes over the plaintext).
+CATEGORIES = CATEGORY_WEIGHTS  # as often as the demo statistics file them
+# Sealed column sizes of a real case (HPKE envelopes: the plaintext padded, then about
+# 66 bytes more).
 NARRATIVE_BYTES = 2_400
 IDENTITY_BYTES = 260
 SEALED_COLUMNS = (
