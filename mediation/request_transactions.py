@@ -41,7 +41,7 @@ def _executing(
     executemany: bool,
 ) -> None:
     dml = context is not None and (context.isinsert or context.isupdate or context.isdelete)
-    if dml or not statement.lstrip().upper().startswith(_READS):
+    if dml or not statement.lstrip()[:10].upper().startswith(_READS):
         connection.info[_WROTE] = True
 
 
