@@ -209,3 +209,20 @@ def test_a_sealed_secret_needs_the_key_the_password_unlocked(
     response = client.post("/sign-in/code", data={"code": current_code(user.totp_secret)})
     assert response.status_code == 200
     assert "/analyst/" not in response.headers.get("Location", "")
+
+
+def test_a_new_key_pair_drops_a_secret_sealed_to_the_old_one(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    """It could no longer be opened: the user sets up their authenticator again."""
+    from mediation.extensions import db
+    from mediation.models.staff import StaffUser
+    from mediation.services import keyring
+
+    user = make_staff("analyst")
+    with app.app_context():
+        row = db.session.get(StaffUser, user.id)
+        assert row is not None and (row.totp_secret or "").startswith("sealed:")
+        keyring.create_staff_key(db.session, row, "another long password for the key")
+        db.session.commit()
+    assert user_row(app, user.id).totp_secret is None
