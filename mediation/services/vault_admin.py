@@ -244,20 +244,39 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
     return count
 
 
+def _still_due(case: Case, cutoff: date) -> bool:
+    """Closed on or before the cutoff and not yet shredded (read under the case lock)."""
+    return (
+        case.keys_destroyed_on is None and case.closed_on is not None and case.closed_on <= cutoff
+    )
+
+
 def purge_expired(session: Session, today: date | None = None) -> list[str]:
     """Crypto-shred cases closed longer than the retention period; keep the statistics."""
     today = today or date.today()
     months = settings.get_setting(session, "retention_months")
     cutoff = today - relativedelta(months=months)
-    due = session.execute(
-        select(Case).where(
-            Case.closed_on.is_not(None),
-            Case.closed_on <= cutoff,
-            Case.keys_destroyed_on.is_(None),
-        )
-    ).scalars()
+    listed = list(
+        session.execute(
+            select(Case)
+            .where(
+                Case.closed_on.is_not(None),
+                Case.closed_on <= cutoff,
+                Case.keys_destroyed_on.is_(None),
+            )
+            .order_by(Case.id)
+        ).scalars()
+    )
+    # Every due case locked first, in id order, as rotation does: a writer sealing to the
+    # case either holds the lock first and commits before the purge reads the case's rows
+    # (so its message is destroyed below), or waits and is refused by `case_sealing_key`.
+    # Locking all before destroying any: the first destruction's audit entry holds the
+    # audit log's head, which a writer holding a later case's lock would wait on.
+    locked = [case_keys.lock_case(session, case) for case in listed]
     purged = []
-    for case in due:
+    for case in locked:
+        if not _still_due(case, cutoff):
+            continue  # reopened (a contested closure) or purged by another run since listed
         case.grants.clear()
         case.narrative = case.identity = case.identity_copy = None
         case.shared_identity = None
