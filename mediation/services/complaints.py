@@ -196,6 +196,9 @@ def add_message(
         raise InvalidInput("Enter a message.")
     if case.case_public_key is None:
         raise InvalidInput("This case is closed and its records have been destroyed.")
+    # The case lock before the row: a refused message (its case purged meanwhile) leaves
+    # nothing behind, and the message is sealed to the key the case has once it is ours.
+    public = case_keys.case_sealing_key(session, case)
     message = CaseMessage(
         case_id=case.id,
         author_kind=author.kind,
@@ -205,11 +208,7 @@ def add_message(
     )
     session.add(message)
     session.flush()
-    message.body = seal_text(
-        text,
-        case_keys.case_sealing_key(session, case),
-        field_context(case, f"message:{message.id}"),
-    )
+    message.body = seal_text(text, public, field_context(case, f"message:{message.id}"))
     record(session, author, "message.added", case_reference=case.reference)
     return message
 

@@ -98,6 +98,8 @@ def save_draft(session: Session, author: StaffUser, case: Case, text: str) -> Di
         raise InvalidInput("Write the statement for the public body.")
     if len(text) > STATEMENT_LIMIT:
         raise InvalidInput(f"Keep the statement under {STATEMENT_LIMIT} characters.")
+    # The case lock first: two drafts saved at once are numbered one after the other.
+    public = case_sealing_key(session, case)
     row = working(session, case)
     if row is None or row.status != "draft":
         versions = [s.version for s in statements(session, case)]
@@ -114,7 +116,7 @@ def save_draft(session: Session, author: StaffUser, case: Case, text: str) -> Di
         session.flush()
     row.author_id = author.id
     row.drafted_on = utcnow().date()
-    row.draft = seal_text(text, case_sealing_key(session, case), _context(case, row, "draft"))
+    row.draft = seal_text(text, public, _context(case, row, "draft"))
     record(
         session,
         actor_for(author),

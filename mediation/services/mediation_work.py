@@ -74,10 +74,11 @@ def add_note(session: Session, author: StaffUser, case: Case, text: str) -> Case
     body = _text(text, NOTE_LIMIT, "note")
     if case.case_public_key is None:
         raise InvalidInput("This case's records have been destroyed.")
+    public = case_sealing_key(session, case)  # the case lock before the row, as messages
     note = CaseNote(case_id=case.id, author_id=author.id, written_on=utcnow().date())
     session.add(note)
     session.flush()
-    note.body = seal_text(body, case_sealing_key(session, case), _note_context(case, note))
+    note.body = seal_text(body, public, _note_context(case, note))
     record(session, actor_for(author), "note.added", case_reference=case.reference)
     return note
 

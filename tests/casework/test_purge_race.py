@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
 from mediation.models.cases import Case, CaseMessage
-from mediation.services import case_keys, complaints
+from mediation.models.casework import CaseNote
+from mediation.services import case_keys, complaints, mediation_work
 from mediation.services.audit import Actor
 from mediation.services.errors import NotAllowed
 from mediation.services.vault_admin import purge_expired
@@ -255,3 +256,36 @@ def test_purge_skips_a_case_another_purge_destroyed_after_it_was_listed(
 
     assert other_run == [[filed.reference]]
     assert destructions(filed.reference) == 1
+
+
+@pytest.mark.parametrize("what", ["message", "note"])
+def test_a_writing_refused_because_its_case_was_purged_leaves_no_row(
+    app: Flask, driver: Driver, staffed: Staffed, what: str
+) -> None:
+    """On either engine: the writer's copy of the case still shows its key when another
+    connection purges it. The writer takes the case lock before adding its row, so the
+    refusal leaves nothing in its transaction (a caller that committed after catching it
+    would otherwise keep an empty message or note)."""
+    filed = expired(driver)
+    stale = case_by_reference(filed.reference)
+    assert stale.case_public_key is not None
+    rows = CaseMessage if what == "message" else CaseNote
+    before = db.session.execute(
+        select(func.count()).select_from(rows).where(rows.case_id == filed.case.id)
+    ).scalar_one()
+    with app.app_context():  # a connection of its own
+        assert purge_expired(db.session) == [filed.reference]
+        db.session.commit()
+        db.session.remove()
+
+    with pytest.raises(NotAllowed, match="destroyed"):
+        if what == "message":
+            complaints.add_message(db.session, stale, Actor.complainant(), LATE_MESSAGE)
+        else:
+            mediation_work.add_note(db.session, staffed.officer, stale, LATE_MESSAGE)
+
+    db.session.flush()
+    after = db.session.execute(
+        select(func.count()).select_from(rows).where(rows.case_id == filed.case.id)
+    ).scalar_one()
+    assert after == before

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from mediation.extensions import db
 from mediation.models.cases import Case, IdentityRequest
 from mediation.models.staff import StaffUser
-from mediation.services import complaints, identity_access, settings
+from mediation.services import complaints, disclosure_statements, identity_access, settings
 from mediation.services.audit import Actor
 from mediation.services.vault_admin import rotate
 from mediation.vault import KeyPair
@@ -106,8 +106,10 @@ def test_a_message_added_during_rotation_is_sealed_to_the_new_key(
 def test_two_messages_on_one_case_at_once_both_land(
     app: Flask, driver: Driver, staffed: Staffed
 ) -> None:
-    """Each inserts its message (a KEY SHARE lock on the case) and then takes the case lock:
-    FOR UPDATE there would deadlock the two; FOR NO KEY UPDATE queues them."""
+    """Each takes the case lock and then inserts its message (a KEY SHARE lock on the
+    case): FOR NO KEY UPDATE queues the two, and does not block a writer that inserts a
+    row for the case while another holds the lock (FOR UPDATE would, and two writers that
+    insert before locking would deadlock)."""
     filed = driver.file()
     barrier = threading.Barrier(2)
 
@@ -167,3 +169,33 @@ def test_two_officers_approving_at_once_make_one_disclosure(
     decided = db.session.get(IdentityRequest, request.id)
     assert decided is not None and decided.status == "approved"
     assert len(decided.decisions) == 2
+
+
+def test_two_officers_drafting_one_statement_at_once_make_one_draft(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    """Each takes the case lock before looking for the draft in progress, so the second
+    revises the first's draft rather than numbering a second version 1 beside it."""
+    filed = driver.to("triage")
+    barrier = threading.Barrier(2)
+
+    def draft(officer_id: int, text: str) -> Callable[[], None]:
+        def work() -> None:
+            officer = db.session.get(StaffUser, officer_id)
+            case = case_by_reference(filed.reference)
+            assert officer is not None
+            barrier.wait(30)
+            disclosure_statements.save_draft(db.session, officer, case, text)
+
+        return work
+
+    at_once(
+        app,
+        draft(staffed.officer.id, "First officer's statement"),
+        draft(staffed.second_officer.id, "Second officer's statement"),
+    )
+
+    db.session.expire_all()
+    case = case_by_reference(filed.reference)
+    drafts = disclosure_statements.statements(db.session, case)
+    assert [(row.version, row.status) for row in drafts] == [(1, "draft")]
