@@ -27,6 +27,8 @@ from mediation.models.time import utcnow
 DONE_STATES = ("closed", "draft")
 # A case in the queue, as its index states it (and the queue's statements, word for word).
 LIVE_CASE = "keys_destroyed_on IS NULL AND state NOT IN ('closed', 'draft')"
+# A case whose keys the retention purge has not destroyed.
+HAS_KEYS = "keys_destroyed_on IS NULL"
 # A case with keys and a funding check to do, due or not.
 CHECK_TO_DO = "keys_destroyed_on IS NULL AND funding_check_due_on IS NOT NULL"
 
@@ -60,6 +62,21 @@ class Case(db.Model):  # type: ignore[name-defined,misc]
             "id",  # so the queue reads these cases from the index alone
             sqlite_where=text(CHECK_TO_DO),
             postgresql_where=text(CHECK_TO_DO),
+        ),
+        # A mediator's cases, newest first, and a public body's: each reads its own cases
+        # among those with keys, not every case the service ever had.
+        Index(
+            "ix_cases_mediator",
+            "mediator_id",
+            "submitted_on",
+            sqlite_where=text(HAS_KEYS),
+            postgresql_where=text(HAS_KEYS),
+        ),
+        Index(
+            "ix_cases_respondent_body",
+            "respondent_body_id",
+            sqlite_where=text(HAS_KEYS),
+            postgresql_where=text(HAS_KEYS),
         ),
     )
 

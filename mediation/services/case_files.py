@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from mediation.domain import clocks, workflow
 from mediation.domain.permissions import CASE_OFFICER, MEDIATOR
 from mediation.models.bodies import RespondentBody
-from mediation.models.cases import Case, CaseDocument, CaseEvent, CaseMessage, IdentityRequest
+from mediation.models.cases import (
+    DONE_STATES,
+    Case,
+    CaseDocument,
+    CaseEvent,
+    CaseMessage,
+    IdentityRequest,
+)
 from mediation.models.casework import (
     AgreementToMediate,
     CaseNote,
@@ -36,6 +43,7 @@ from mediation.services import (
     outcomes,
     routing,
     sealed_reasons,
+    staff_names,
     triage,
 )
 from mediation.services.accounts import actor_for
@@ -185,7 +193,7 @@ def _gather(session: Session, viewer: StaffUser, case: Case, key: KeyPair) -> Ca
             ).scalars()
         ),
         actions=actions,
-        staff_names={u.id: u.name for u in session.execute(select(StaffUser)).scalars()},
+        staff_names=staff_names.everyone(session),
         named_body=intake_bodies.named_body_in(narrative)
         if intake_bodies.is_placeholder(body)
         else None,
@@ -261,23 +269,45 @@ def mediator_view(
 
 
 @dataclass(frozen=True)
+class AssignedCase:
+    """A line of a mediator's case list: the case's plain columns, nothing sealed."""
+
+    reference: str
+    state: str
+    submitted_on: date
+
+    @property
+    def closed(self) -> bool:
+        return self.state in DONE_STATES
+
+
+@dataclass(frozen=True)
 class MediatorCases:
     offers: list[tuple[MediatorOffer, Case]]
-    cases: list[Case]
+    cases: list[AssignedCase]  # newest first
+
+    @property
+    def open_cases(self) -> list[AssignedCase]:
+        return [c for c in self.cases if not c.closed]
+
+    @property
+    def closed_cases(self) -> list[AssignedCase]:
+        return [c for c in self.cases if c.closed]
 
 
 def mediator_cases(session: Session, mediator: StaffUser) -> MediatorCases:
+    """The mediator's offers, and the cases assigned to them whose records are kept (read
+    through `ix_cases_mediator`: three columns, never a case's sealed contents)."""
     if mediator.role != MEDIATOR:
         raise NotFound()
+    rows = session.execute(
+        select(Case.reference, Case.state, Case.submitted_on)
+        .where(Case.mediator_id == mediator.id, Case.keys_destroyed_on.is_(None))
+        .order_by(Case.submitted_on.desc(), Case.id.desc())
+    )
     return MediatorCases(
         offers=routing.offers_for(session, mediator),
-        cases=list(
-            session.execute(
-                select(Case)
-                .where(Case.mediator_id == mediator.id, Case.keys_destroyed_on.is_(None))
-                .order_by(Case.submitted_on.desc())
-            ).scalars()
-        ),
+        cases=[AssignedCase(*row) for row in rows],
     )
 
 

@@ -325,3 +325,23 @@ def test_a_document_from_the_public_body_is_sealed_and_opened_only_by_staff(
     other = client_for(app, staffed.logins["other_mediator"])
     refused = other.post(f"/mediator/cases/{filed.reference}/documents/{row.id}")
     assert refused.status_code in {302, 404} and b"Grant letter" not in refused.data
+
+
+def test_a_mediators_list_shows_open_cases_then_closed_ones_and_no_one_elses(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    working = driver.to("in_mediation")
+    closed = driver.to("closed")
+    destroyed = driver.to("closed")
+    others = driver.file().case
+    for filed in (working, closed, destroyed):
+        assert filed.case.mediator_id == staffed.mediator.id
+    destroyed.case.keys_destroyed_on = date.today()
+    db.session.commit()
+
+    page = client_for(app, staffed.logins["mediator"]).get("/mediator/").text
+
+    open_part, _, closed_part = page.partition(">Closed</h2>")
+    assert working.reference in open_part and closed.reference not in open_part
+    assert closed.reference in closed_part
+    assert destroyed.reference not in page and others.reference not in page
