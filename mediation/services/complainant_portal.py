@@ -16,8 +16,7 @@ from mediation.domain.taxonomy import load_taxonomy
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import Case, CaseDocument, CaseEvent, CaseMessage
 from mediation.models.intake import CaseBreach
-from mediation.models.staff import StaffUser
-from mediation.services import complaints, identity_access
+from mediation.services import complaints, identity_access, staff_names
 from mediation.services import workflow as workflow_service
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import field_context
@@ -164,17 +163,10 @@ def service_dates(case: Case, events: list[CaseEvent]) -> list[ServiceDate]:
     return dates
 
 
-def _staff_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    users = session.execute(select(StaffUser).where(StaffUser.id.in_(ids))).scalars()
-    return {u.id: f"{u.name} ({u.role.replace('_', ' ')})" for u in users}
-
-
 def messages(session: Session, case: Case, case_key: KeyPair) -> list[Message]:
     """The conversation with the complainant: what they wrote, and what was meant for them."""
     opened = complaints.read_messages(session, case, case_key)
-    names = _staff_names(session, {m.author_id for m, _ in opened if m.author_id})
+    names = staff_names.names(session, (m.author_id for m, _ in opened), with_role=True)
     shown = []
     for message, text in opened:
         mine = message.author_kind == "complainant"

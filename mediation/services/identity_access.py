@@ -15,7 +15,7 @@ from mediation.models.audit import AuditEntry
 from mediation.models.cases import Case, IdentityDecision, IdentityRequest
 from mediation.models.staff import StaffUser
 from mediation.models.time import as_utc, utcnow
-from mediation.services import case_keys, sealed_reasons, settings
+from mediation.services import case_keys, sealed_reasons, settings, staff_names
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import CASE_KEY, IDENTITY_KEY, field_context
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
@@ -260,10 +260,9 @@ def disclosure_log(
         .all()
     )
     loaded = sealed_reasons.load_for(session, case) if entries and case_key is not None else {}
-    names = {
-        u.id: f"{u.name} ({u.role.replace('_', ' ')})"
-        for u in session.execute(select(StaffUser)).scalars()
-    }
+    names = staff_names.names(
+        session, (e.actor_id for e in entries if e.actor_kind == "staff"), with_role=True
+    )
     return [
         Disclosure(
             on=as_utc(e.occurred_at).date(),

@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session, object_session
 
 from mediation.models.audit import AuditEntry
 from mediation.models.cases import Case, CaseReason, IdentityRequest
-from mediation.models.staff import StaffUser
 from mediation.models.time import as_utc
+from mediation.services import staff_names
 from mediation.services.case_keys import case_sealing_key, field_context
 from mediation.vault import KeyPair, PublicKey, VaultError, open_text, seal_text
 
@@ -215,7 +215,7 @@ def history(
         query = query.where(AuditEntry.actor_kind == "staff", AuditEntry.actor_id == only_by)
     entries = session.execute(query.order_by(AuditEntry.seq)).scalars().all()
     loaded = load_for(session, case) if entries else {}
-    names = {u.id: u.name for u in session.execute(select(StaffUser)).scalars()}
+    names = staff_names.names(session, (e.actor_id for e in entries if e.actor_kind == "staff"))
     rows = []
     for entry in entries:
         if not entry.reason:
