@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mediation.domain import workflow
+from mediation.domain import paging, workflow
 from mediation.models.cases import DONE_STATES
 from mediation.services import case_clocks, queue_rows, queue_statement
 from mediation.services.queue_rows import QueueRow
@@ -53,17 +53,15 @@ class Queue:
 
     @property
     def pages(self) -> int:
-        if not self.page_size:
-            return 1
-        return max(1, -(-self.matching // self.page_size))
+        return paging.page_count(self.matching, self.page_size)
 
     @property
     def first_number(self) -> int:
-        return (self.page - 1) * (self.page_size or 0) + 1 if self.rows else 0
+        return paging.first_number(self.page, self.page_size, len(self.rows))
 
     @property
     def last_number(self) -> int:
-        return self.first_number + len(self.rows) - 1 if self.rows else 0
+        return paging.last_number(self.page, self.page_size, len(self.rows))
 
 
 def build_queue(

@@ -10,10 +10,10 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, ScalarSelect, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from mediation.domain import clocks, workflow
+from mediation.domain import clocks, paging, workflow
 from mediation.domain.permissions import CASE_OFFICER, RESPONDENT
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import Case, CaseDocument
@@ -142,15 +142,46 @@ def _reply_due(session: Session, case: Case) -> date | None:
     return session.execute(select(_reply_due_on(case.id))).scalar_one_or_none()
 
 
-def cases_for(session: Session, user: StaffUser) -> list[CaseSummary]:
-    """The body's case list in one statement, its reply clocks included, however many."""
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class CaseList:
+    """One page of a public body's cases: those awaiting its reply first (the soonest due
+    first), then the rest, most recently shared first."""
+
+    rows: list[CaseSummary]
+    total: int
+    page: int = 1
+    page_size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return paging.page_count(self.total, self.page_size)
+
+    @property
+    def first_number(self) -> int:
+        return paging.first_number(self.page, self.page_size, len(self.rows))
+
+    @property
+    def last_number(self) -> int:
+        return paging.last_number(self.page, self.page_size, len(self.rows))
+
+
+def cases_for(
+    session: Session, user: StaffUser, page: int = 1, page_size: int = PAGE_SIZE
+) -> CaseList:
+    """A page of the body's case list in one statement, its reply clocks and the number of
+    cases included, read through the body's own cases (`ix_cases_respondent_body`). A page
+    past the last (the list shrank since the link was made) shows the last."""
     _check_user(user)
-    rows = session.execute(
+    listed = (
         select(
+            Case.id,
             Case.reference,
             Case.state,
             DisclosureStatement.decided_on,
-            _reply_due_on(Case.id).correlate(Case),
+            _reply_due_on(Case.id).correlate(Case).label("due"),
         )
         .join(DisclosureStatement, DisclosureStatement.case_id == Case.id)
         .where(
@@ -158,18 +189,49 @@ def cases_for(session: Session, user: StaffUser) -> list[CaseSummary]:
             Case.keys_destroyed_on.is_(None),
             DisclosureStatement.status == "approved",
         )
-        .order_by(DisclosureStatement.decided_on.desc(), Case.id)
-    ).all()
-    return [
-        CaseSummary(
-            reference=reference,
-            state=state_label(state),
-            statement_approved_on=approved_on,
-            reply_due_on=due,
-            needs_answer=due is not None,
-        )
-        for reference, state, approved_on, due in rows
-    ]
+        .subquery()
+    )
+    page = max(1, page)
+    while True:
+        rows = session.execute(
+            select(
+                listed.c.reference,
+                listed.c.state,
+                listed.c.decided_on,
+                listed.c.due,
+                func.count().over().label("total"),
+            )
+            .order_by(
+                listed.c.due.is_(None),
+                listed.c.due,
+                listed.c.decided_on.desc(),
+                listed.c.id,
+            )
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).all()
+        if rows or page == 1:
+            break
+        # Past the end: no row to count from, so count, and show the last page.
+        total = session.execute(select(func.count()).select_from(listed)).scalar_one()
+        page = paging.page_count(total, page_size)
+        if total == 0:
+            break
+    return CaseList(
+        rows=[
+            CaseSummary(
+                reference=reference,
+                state=state_label(state),
+                statement_approved_on=approved_on,
+                reply_due_on=due,
+                needs_answer=due is not None,
+            )
+            for reference, state, approved_on, due, _ in rows
+        ],
+        total=rows[0].total if rows else 0,
+        page=page,
+        page_size=page_size,
+    )
 
 
 @dataclass(frozen=True)

@@ -186,8 +186,37 @@ def test_the_body_s_case_list_is_one_statement_with_each_reply_clock(
     person = db.session.get(StaffUser, staffed.respondent.id)
     assert person is not None
     with statements() as seen:
-        listed = respondents.cases_for(db.session, person)
+        listed = respondents.cases_for(db.session, person).rows
     assert len(seen) == 1, seen
     assert {s.reference: s.reply_due_on for s in listed} == expected
     assert all(s.needs_answer == (s.reply_due_on is not None) for s in listed)
     assert len(listed) == 3
+
+
+def test_the_body_s_case_list_puts_cases_awaiting_a_reply_first_a_page_at_a_time(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    filed = [driver.to(state) for state in ("closed", "informal_resolution", "closed")]
+    due = {f.reference: respondents._reply_due(db.session, db.session.merge(f.case)) for f in filed}
+    awaiting = [reference for reference, on in due.items() if on is not None]
+    assert awaiting and len(awaiting) < len(filed)
+    db.session.expire_all()
+    person = db.session.get(StaffUser, staffed.respondent.id)
+    assert person is not None
+
+    first = respondents.cases_for(db.session, person, page=1, page_size=2)
+    second = respondents.cases_for(db.session, person, page=2, page_size=2)
+    past_the_end = respondents.cases_for(db.session, person, page=9, page_size=2)
+
+    assert (first.total, first.pages, first.first_number, first.last_number) == (3, 2, 1, 2)
+    listed = [c.reference for c in first.rows + second.rows]
+    assert sorted(listed) == sorted(due)
+    assert set(listed[: len(awaiting)]) == set(awaiting)  # those awaiting a reply first,
+    shown_due = [due[r] for r in listed[: len(awaiting)]]
+    assert shown_due == sorted(shown_due)  # the soonest due first
+    assert (second.page, second.first_number, second.last_number) == (2, 3, 3)
+    assert past_the_end.page == 2 and past_the_end.rows == second.rows
+
+    page = staff_browser(app, staffed.logins["respondent"]).get("/respondent/").text
+    assert "3 cases against" in page
+    assert page.index(awaiting[0]) < min(page.index(r) for r in due if r not in awaiting)

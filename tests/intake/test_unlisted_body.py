@@ -232,7 +232,7 @@ def test_no_one_can_be_invited_for_a_placeholder_so_no_body_sees_its_cases(
 
         person = db.session.get(StaffUser, listed.id)
         assert person is not None
-        assert respondents.cases_for(db.session, person) == []
+        assert respondents.cases_for(db.session, person).rows == []
 
 
 def test_routing_and_statistics_work_before_and_after_the_real_body_is_confirmed(

@@ -3,7 +3,16 @@ through the disclosure statement the complainant approved. Dates only, never tim
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from mediation.domain.permissions import Permission
@@ -26,10 +35,21 @@ blueprint = Blueprint("respondent", __name__, url_prefix="/respondent")
 @requires(Permission.RESPOND_FOR_BODY)
 def cases() -> str:
     user = signed_in_user()
+    listed = respondents.cases_for(
+        database(), user, page=max(1, request.args.get("page", 1, type=int) or 1)
+    )
+
+    def page_url(number: int) -> str | None:
+        if not 1 <= number <= listed.pages or number == listed.page:
+            return None
+        return url_for("respondent.cases", page=number if number > 1 else None)
+
     return render_template(
         "respondent/cases.html",
         body=user.respondent_body,
-        cases=respondents.cases_for(database(), user),
+        listed=listed,
+        previous_url=page_url(listed.page - 1),
+        next_url=page_url(listed.page + 1),
     )
 
 
