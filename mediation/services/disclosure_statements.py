@@ -24,7 +24,7 @@ from mediation.models.time import utcnow
 from mediation.services import case_clocks, complaints, notifications
 from mediation.services.accounts import actor_for
 from mediation.services.audit import Actor, record
-from mediation.services.case_keys import case_sealing_key, field_context
+from mediation.services.case_keys import case_sealing_key, field_context, lock_case
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
 from mediation.vault import KeyPair, open_text, seal_text
 
@@ -129,6 +129,7 @@ def save_draft(session: Session, author: StaffUser, case: Case, text: str) -> Di
 
 def send_for_approval(session: Session, author: StaffUser, case: Case) -> DisclosureStatement:
     _check_author(author, case)
+    case = lock_case(session, case)  # as every change to a case's statements
     row = working(session, case)
     if row is None or row.status != "draft":
         raise InvalidInput("There is no draft statement to send.")
@@ -177,7 +178,10 @@ def complainant_decides(
     `case_key` is the case key opened with the complainant's passphrase key: only someone
     holding it can read the draft, and so approve it.
     """
-    row = session.get(DisclosureStatement, statement_id)
+    # The case lock first, as for every change to a case's statements (and before the
+    # statement's row): a draft saved at the same moment waits, or is waited for.
+    case = lock_case(session, case)
+    row = session.get(DisclosureStatement, statement_id, populate_existing=True)
     if row is None or row.case_id != case.id:
         raise NotFound("There is no such statement on your case.")
     if row.status != "awaiting_approval":

@@ -193,10 +193,10 @@ def attach_document(session: Session, case: Case, upload: Upload, *, uploaded_by
     """Seal a document's name and contents to the case key (rotation re-seals both)."""
     if case.case_public_key is None:
         raise IntakeInvalid({"documents": "This case is closed and its records destroyed."})
+    public = case_sealing_key(session, case)  # the case lock before the row
     document = CaseDocument(case_id=case.id, uploaded_by=uploaded_by, uploaded_on=utcnow().date())
     session.add(document)
     session.flush()
-    public = case_sealing_key(session, case)
     document.name = seal(
         upload.name.encode("utf-8"), public, field_context(case, f"document:{document.id}:name")
     )

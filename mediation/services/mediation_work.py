@@ -23,7 +23,7 @@ from mediation.models.time import utcnow
 from mediation.services import case_access, case_clocks, complaints, notifications
 from mediation.services.accounts import actor_for
 from mediation.services.audit import record
-from mediation.services.case_keys import case_sealing_key, field_context
+from mediation.services.case_keys import case_sealing_key, field_context, lock_case
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
 from mediation.services.workflow import perform
 from mediation.vault import KeyPair, open_text, seal_text
@@ -106,6 +106,9 @@ def send_message(session: Session, author: StaffUser, case: Case, audience: str,
     body = _text(text, MESSAGE_LIMIT, "message")
     if audience not in {TO_COMPLAINANT, TO_RESPONDENT, TO_BOTH}:
         raise InvalidInput("Choose who the message is for.")
+    # The case lock before the audit log's head (which `record` below holds until commit):
+    # rotation and the retention purge take them in that order.
+    case = lock_case(session, case)
     actor = actor_for(author)
     if audience in {TO_RESPONDENT, TO_BOTH}:
         if not _body_can_see(session, case):

@@ -82,6 +82,10 @@ def reseal_for_user(
     if officer.role != CASE_OFFICER or officer.id == user.id:
         raise NotAllowed("Another case officer (a custodian) must do this.")
     holder = case_keys.staff_holder(session, user)
+    # Every live case locked first, in id order, as rotation does, and before the audit
+    # log's head (held from the first entry to the commit): a writer holding a case's
+    # lock and waiting for the head would otherwise wait on us as we wait on it.
+    locked = [case_keys.lock_case(session, listed) for listed in _live_cases(session)]
     if user.role == CASE_OFFICER and keyring.admit_as_custodian(session, user, by=officer):
         _grant_statistics_key(session, officer_key, user)
         record(
@@ -91,10 +95,9 @@ def reseal_for_user(
             details={"user_id": user.id, "key_id": holder.public_key.key_id},
         )
     cases = grants = 0
-    for listed in _live_cases(session):
+    for case in locked:
         # Under the case lock, as rotation takes it: a key sealed here while rotation
         # replaced the case's keys would be a copy of a key about to be destroyed.
-        case = case_keys.lock_case(session, listed)
         if case.keys_destroyed_on is not None:
             continue
         kinds: list[str] = []

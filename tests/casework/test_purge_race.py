@@ -18,9 +18,10 @@ from mediation.extensions import db
 from mediation.models.audit import AuditEntry
 from mediation.models.cases import Case, CaseMessage
 from mediation.models.casework import CaseNote
-from mediation.services import case_keys, complaints, mediation_work
+from mediation.models.staff import StaffUser
+from mediation.services import case_keys, complaints, disclosure_statements, mediation_work
 from mediation.services.audit import Actor
-from mediation.services.errors import NotAllowed
+from mediation.services.errors import InvalidInput, NotAllowed
 from mediation.services.vault_admin import purge_expired
 from mediation.services.workflow import perform
 from tests import seeded
@@ -289,3 +290,48 @@ def test_a_writing_refused_because_its_case_was_purged_leaves_no_row(
         select(func.count()).select_from(rows).where(rows.case_id == filed.case.id)
     ).scalar_one()
     assert after == before
+
+
+@needs_row_locks
+def test_a_message_to_both_parties_as_the_purge_runs_is_refused_not_deadlocked(
+    app: Flask, driver: Driver, staffed: Staffed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The purge holds the case's lock and is about to write its audit entry when the
+    officer writes to both parties. The officer takes the case lock before the audit log's
+    head, as the purge does, so they wait and are refused clearly. Writing the public
+    body's copy (and its audit entry) first deadlocked the two on PostgreSQL."""
+    filed = expired(driver)
+    assert disclosure_statements.approved(db.session, filed.case) is not None
+    purge_locked = threading.Event()
+    real_lock = case_keys.lock_case
+    purge_thread: list[threading.Thread] = []
+
+    def lock_then_linger(session: Session, case: Case) -> Case:
+        locked = real_lock(session, case)
+        if threading.current_thread() in purge_thread:
+            purge_locked.set()
+            time.sleep(1.0)  # the officer starts writing meanwhile
+        return locked
+
+    monkeypatch.setattr(case_keys, "lock_case", lock_then_linger)
+    refusals: list[str] = []
+
+    def purge() -> None:
+        purge_thread.append(threading.current_thread())
+        assert purge_expired(db.session) == [filed.reference]
+
+    def write_to_both() -> None:
+        case = case_by_reference(filed.reference)
+        officer = db.session.get(StaffUser, staffed.officer.id)
+        assert officer is not None
+        purge_locked.wait(30)
+        try:
+            mediation_work.send_message(db.session, officer, case, "both", LATE_MESSAGE)
+        except (InvalidInput, NotAllowed) as exc:
+            db.session.rollback()
+            refusals.append(exc.message)
+
+    at_once(app, purge, write_to_both)
+
+    assert refusals == [DESTROYED]
+    assert destructions(filed.reference) == 1

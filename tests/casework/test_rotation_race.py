@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -16,8 +17,15 @@ from sqlalchemy import select
 from mediation.extensions import db
 from mediation.models.cases import Case, IdentityRequest
 from mediation.models.staff import StaffUser
-from mediation.services import complaints, disclosure_statements, identity_access, settings
+from mediation.services import (
+    case_keys,
+    complaints,
+    disclosure_statements,
+    identity_access,
+    settings,
+)
 from mediation.services.audit import Actor
+from mediation.services.errors import InvalidInput
 from mediation.services.vault_admin import rotate
 from mediation.vault import KeyPair
 from tests import seeded
@@ -199,3 +207,62 @@ def test_two_officers_drafting_one_statement_at_once_make_one_draft(
     case = case_by_reference(filed.reference)
     drafts = disclosure_statements.statements(db.session, case)
     assert [(row.version, row.status) for row in drafts] == [(1, "draft")]
+
+
+def test_a_change_request_racing_a_new_draft_waits_for_it_and_is_told_clearly(
+    app: Flask, driver: Driver, staffed: Staffed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The officer saves a new draft (holding the case lock, then superseding the version
+    sent) while the complainant asks for changes to that version. The complainant takes
+    the case lock before touching the statement's row, so they wait, then read the row
+    again and are told it is no longer waiting for them. Taking the row first (as this
+    did) deadlocked the two on PostgreSQL."""
+    filed = driver.to("triage")
+    disclosure_statements.save_draft(db.session, staffed.officer, filed.case, "Version one")
+    sent = disclosure_statements.send_for_approval(db.session, staffed.officer, filed.case)
+    db.session.commit()
+    complainant_key = driver.complainant_key(filed)
+    officer_locked = threading.Event()
+    real_lock = case_keys.lock_case
+    officer_thread: list[threading.Thread] = []
+
+    def lock_then_linger(session: Any, case: Case) -> Case:
+        locked = real_lock(session, case)
+        if threading.current_thread() in officer_thread:
+            officer_locked.set()
+            time.sleep(1.0)  # the complainant starts meanwhile
+        return locked
+
+    monkeypatch.setattr(case_keys, "lock_case", lock_then_linger)
+    refusals: list[str] = []
+
+    def officer() -> None:
+        officer_thread.append(threading.current_thread())
+        person = db.session.get(StaffUser, staffed.officer.id)
+        assert person is not None
+        case = case_by_reference(filed.reference)
+        disclosure_statements.save_draft(db.session, person, case, "Version two")
+
+    def complainant() -> None:
+        case = case_by_reference(filed.reference)
+        officer_locked.wait(30)
+        try:
+            disclosure_statements.complainant_decides(
+                db.session,
+                case,
+                complainant_key,
+                sent.id,
+                approve=False,
+                shown_digest=disclosure_statements.digest("Version one"),
+                change_request="Please say the grant was cut, not paused.",
+            )
+        except InvalidInput as exc:
+            db.session.rollback()
+            refusals.append(exc.message)
+
+    at_once(app, officer, complainant)
+
+    assert refusals == ["This version is no longer waiting for your answer."]
+    db.session.expire_all()
+    versions = disclosure_statements.statements(db.session, case_by_reference(filed.reference))
+    assert [(row.version, row.status) for row in versions] == [(1, "superseded"), (2, "draft")]
