@@ -102,3 +102,18 @@ def test_the_queue_page_links_to_the_next_page_keeping_the_filters(
     shown = set(REFERENCE.findall(first)) | set(REFERENCE.findall(second))
     assert shown == filed
     assert officer.get("/casework/?page=not-a-number").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/casework/", "/respondent/"])
+def test_a_page_number_past_any_integer_shows_the_last_page(
+    app: Flask, driver: Driver, staffed: Staffed, path: str
+) -> None:
+    """A page number typed into the address bar, however large, is not an offset the
+    database refuses (a 500): it shows the list's last page."""
+    filed = driver.to("informal_resolution")  # in the queue, and shared with the body
+    login = staffed.logins["officer" if path == "/casework/" else "respondent"]
+    browser = staff_browser(app, login)
+    for page in ("999999999999999999999999", "-5", "x"):
+        response = browser.get(f"{path}?page={page}")
+        assert response.status_code == 200
+        assert filed.reference in response.text

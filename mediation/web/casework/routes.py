@@ -45,6 +45,7 @@ from mediation.web.casework.forms import (
     StatementForm,
     TriageForm,
 )
+from mediation.web.page_links import neighbours, requested_page
 
 blueprint = Blueprint("casework", __name__, url_prefix="/casework")
 
@@ -107,8 +108,9 @@ def queue() -> str:
         view=view if view in case_queue.VIEWS else "all",
         **{name: value or None for name, value in chosen},
     )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    result = case_queue.build_queue(database(), filters, page=page, page_size=case_queue.PAGE_SIZE)
+    result = case_queue.build_queue(
+        database(), filters, page=requested_page(), page_size=case_queue.PAGE_SIZE
+    )
     kept: dict[str, Any] = {
         "view": filters.view,
         "state": filters.state,
@@ -116,20 +118,15 @@ def queue() -> str:
         "body_type": filters.body_type,
         "region": filters.region,
     }
-
-    def page_url(number: int) -> str | None:
-        if not 1 <= number <= result.pages or number == result.page:
-            return None
-        return url_for("casework.queue", **kept, page=number if number > 1 else None)
-
+    previous_url, next_url = neighbours("casework.queue", result.page, result.pages, **kept)
     return render_template(
         "casework/queue.html",
         queue=result,
         filters=filters,
         filter_fields=_filter_fields(chosen),
         views=case_queue.VIEWS,
-        previous_url=page_url(result.page - 1),
-        next_url=page_url(result.page + 1),
+        previous_url=previous_url,
+        next_url=next_url,
         # Links built once, each row or view adding its part (a URL-safe reference
         # "CM-XXXX-XXXX", or a view's name): building sixty links costs a sixth of the page.
         case_link=url_for("casework.case", reference="~").removesuffix("~"),

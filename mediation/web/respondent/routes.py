@@ -10,7 +10,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from werkzeug.wrappers import Response
@@ -20,6 +19,7 @@ from mediation.extensions import database, db
 from mediation.services import case_access, respondents
 from mediation.services.errors import ServiceError
 from mediation.web.access import requires, signed_in_user
+from mediation.web.page_links import neighbours, requested_page
 from mediation.web.respondent.forms import (
     DocumentForm,
     MediationAnswerForm,
@@ -35,21 +35,14 @@ blueprint = Blueprint("respondent", __name__, url_prefix="/respondent")
 @requires(Permission.RESPOND_FOR_BODY)
 def cases() -> str:
     user = signed_in_user()
-    listed = respondents.cases_for(
-        database(), user, page=max(1, request.args.get("page", 1, type=int) or 1)
-    )
-
-    def page_url(number: int) -> str | None:
-        if not 1 <= number <= listed.pages or number == listed.page:
-            return None
-        return url_for("respondent.cases", page=number if number > 1 else None)
-
+    listed = respondents.cases_for(database(), user, page=requested_page())
+    previous_url, next_url = neighbours("respondent.cases", listed.page, listed.pages)
     return render_template(
         "respondent/cases.html",
         body=user.respondent_body,
         listed=listed,
-        previous_url=page_url(listed.page - 1),
-        next_url=page_url(listed.page + 1),
+        previous_url=previous_url,
+        next_url=next_url,
     )
 
 
