@@ -341,7 +341,7 @@ def test_a_mediators_list_shows_open_cases_then_closed_ones_and_no_one_elses(
 
     page = client_for(app, staffed.logins["mediator"]).get("/mediator/").text
 
-    open_part, _, closed_part = page.partition(">Closed</h2>")
+    open_part, _, closed_part = page.partition(">Closed cases</h2>")
     assert working.reference in open_part and closed.reference not in open_part
     assert closed.reference in closed_part
     assert destroyed.reference not in page and others.reference not in page
