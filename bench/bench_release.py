@@ -18,7 +18,7 @@ That cannot be met while the records are sealed, and they are sealed by design (
 of rows, whereas a release must bring every record out of the database and decrypt it
 (ChaCha20-Poly1305, one call per record, about a microsecond each before any counting),
 because region, categories, result and the organisation's pseudonym exist only inside the
-record. Fetching and decrypting alone (the second baseline) cost 7 to 10 times the GROUP
+record. Fetching and decrypting alone (the second baseline) cost 7 to 12 times the GROUP
 BY, so even a release that counted nothing would miss that target; the first ratio is
 reported as it is, not as a target (at a million cases, between about 15 and 25 on either
 engine, the GROUP BY itself varying most from run to run; it was about 50 on PostgreSQL
