@@ -173,7 +173,8 @@ def cases_for(
 ) -> CaseList:
     """A page of the body's case list in one statement, its reply clocks and the number of
     cases included, read through the body's own cases (`ix_cases_respondent_body`). A page
-    past the last (the list shrank since the link was made) shows the last."""
+    past the last (the list shrank since the link was made) shows the last, which takes a
+    count and the statement again."""
     _check_user(user)
     listed = (
         select(
