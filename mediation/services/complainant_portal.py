@@ -16,7 +16,7 @@ from mediation.domain.taxonomy import load_taxonomy
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import Case, CaseDocument, CaseEvent, CaseMessage
 from mediation.models.intake import CaseBreach
-from mediation.services import complaints, identity_access, staff_names
+from mediation.services import complaints, disclosure_statements, identity_access, staff_names
 from mediation.services import workflow as workflow_service
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import field_context
@@ -109,6 +109,9 @@ class Portal:
     breaches: list[str]
     body_name: str | None
     actions: frozenset[str]
+    # The statement for the public body: "awaiting" the complainant's answer, "approved"
+    # (and nothing newer waiting), or "none" yet.
+    statement: str = "none"
 
 
 def _events(session: Session, case: Case) -> list[CaseEvent]:
@@ -238,7 +241,15 @@ def portal(session: Session, case: Case, complainant_key: KeyPair) -> Portal:
         breaches=breaches,
         body_name=body.name if body else None,
         actions=available_actions(case),
+        statement=_statement_state(session, case),
     )
+
+
+def _statement_state(session: Session, case: Case) -> str:
+    statuses = {row.status for row in disclosure_statements.statements(session, case)}
+    if "awaiting_approval" in statuses:
+        return "awaiting"
+    return "approved" if "approved" in statuses else "none"
 
 
 def send_message(session: Session, case: Case, text: str) -> CaseMessage:

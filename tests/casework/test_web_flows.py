@@ -12,6 +12,7 @@ from mediation.extensions import db
 from mediation.models.cases import CaseEvent
 from mediation.models.casework import CaseClock, DisclosureStatement, MediatorOffer
 from mediation.models.panel import MediatorProfile
+from mediation.services import disclosure_statements
 from tests import seeded
 from tests.casework.conftest import (
     STATEMENT,
@@ -345,3 +346,39 @@ def test_a_mediators_list_shows_open_cases_then_closed_ones_and_no_one_elses(
     assert working.reference in open_part and closed.reference not in open_part
     assert closed.reference in closed_part
     assert destroyed.reference not in page and others.reference not in page
+
+
+def test_the_portal_asks_for_the_complainants_answer_only_when_a_statement_awaits_it(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    filed = driver.to("triage")
+    ask = "Read and approve what the public body will be told"
+    told = "Read what the public body has been told"
+
+    def portal() -> str:
+        page = complainant_client(app, filed.reference, filed.passphrase).get("/my-complaint/")
+        assert page.status_code == 200
+        return str(page.text)
+
+    nothing_yet = portal()
+    assert ask not in nothing_yet and told not in nothing_yet
+
+    disclosure_statements.save_draft(db.session, staffed.officer, filed.case, STATEMENT)
+    disclosure_statements.send_for_approval(db.session, staffed.officer, filed.case)
+    db.session.commit()
+    awaiting = portal()
+    assert ask in awaiting and "We need your answer" in awaiting and told not in awaiting
+
+    row = disclosure_statements.awaiting(db.session, filed.case)
+    assert row is not None
+    disclosure_statements.complainant_decides(
+        db.session,
+        filed.case,
+        driver.complainant_key(filed),
+        row.id,
+        approve=True,
+        shown_digest=disclosure_statements.digest(STATEMENT),
+    )
+    db.session.commit()
+    approved = portal()
+    assert told in approved and ask not in approved
