@@ -42,7 +42,7 @@ class QueueFilters:
 
 
 @dataclass(frozen=True)
-class Queue:
+class Queue(paging.Paged):
     """One page of the cases matching the filters, and how many each view holds."""
 
     rows: list[QueueRow]
@@ -52,16 +52,8 @@ class Queue:
     page_size: int | None = None  # None: every matching case on one page
 
     @property
-    def pages(self) -> int:
-        return paging.page_count(self.matching, self.page_size)
-
-    @property
-    def first_number(self) -> int:
-        return paging.first_number(self.page, self.page_size, len(self.rows))
-
-    @property
-    def last_number(self) -> int:
-        return paging.last_number(self.page, self.page_size, len(self.rows))
+    def counted(self) -> int:
+        return self.matching
 
 
 def build_queue(
@@ -88,7 +80,7 @@ def build_queue(
             .one(),
             filters,
         )
-        last = Queue(rows=[], counts=counts, matching=matching, page_size=page_size).pages
+        last = paging.page_count(matching, page_size)
         if matching and page > last:
             page = last
             found = _page(session, filters, today, page, page_size)

@@ -146,7 +146,7 @@ PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
-class CaseList:
+class CaseList(paging.Paged):
     """One page of a public body's cases: those awaiting its reply first (the soonest due
     first), then the rest, most recently shared first."""
 
@@ -156,16 +156,8 @@ class CaseList:
     page_size: int = PAGE_SIZE
 
     @property
-    def pages(self) -> int:
-        return paging.page_count(self.total, self.page_size)
-
-    @property
-    def first_number(self) -> int:
-        return paging.first_number(self.page, self.page_size, len(self.rows))
-
-    @property
-    def last_number(self) -> int:
-        return paging.last_number(self.page, self.page_size, len(self.rows))
+    def counted(self) -> int:
+        return self.total
 
 
 def cases_for(
