@@ -167,22 +167,29 @@ class Driver:
         )
         db.session.commit()
 
-    def approve_statement(self, filed: complaints.Filed, text: str = STATEMENT) -> None:
-        case = filed.case
-        disclosure_statements.save_draft(db.session, self.s.officer, case, text)
-        disclosure_statements.send_for_approval(db.session, self.s.officer, case)
+    def send_statement(self, filed: complaints.Filed, text: str = STATEMENT) -> None:
+        """A case officer drafts the statement and sends it to the complainant."""
+        disclosure_statements.save_draft(db.session, self.s.officer, filed.case, text)
+        disclosure_statements.send_for_approval(db.session, self.s.officer, filed.case)
         db.session.commit()
-        row = disclosure_statements.awaiting(db.session, case)
+
+    def complainant_approves(self, filed: complaints.Filed, text: str = STATEMENT) -> None:
+        """The complainant approves the statement waiting for them (`text`, as shown)."""
+        row = disclosure_statements.awaiting(db.session, filed.case)
         assert row is not None
         disclosure_statements.complainant_decides(
             db.session,
-            case,
+            filed.case,
             self.complainant_key(filed),
             row.id,
             approve=True,
             shown_digest=disclosure_statements.digest(text),
         )
         db.session.commit()
+
+    def approve_statement(self, filed: complaints.Filed, text: str = STATEMENT) -> None:
+        self.send_statement(filed, text)
+        self.complainant_approves(filed, text)
 
     def respondent_agrees(self, case: Case) -> None:
         respondents.answer_mediation(db.session, self.s.respondent, case.reference, agree=True)

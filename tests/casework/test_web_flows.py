@@ -12,7 +12,6 @@ from mediation.extensions import db
 from mediation.models.cases import CaseEvent
 from mediation.models.casework import CaseClock, DisclosureStatement, MediatorOffer
 from mediation.models.panel import MediatorProfile
-from mediation.services import disclosure_statements
 from tests import seeded
 from tests.casework.conftest import (
     STATEMENT,
@@ -363,22 +362,10 @@ def test_the_portal_asks_for_the_complainants_answer_only_when_a_statement_await
     nothing_yet = portal()
     assert ask not in nothing_yet and told not in nothing_yet
 
-    disclosure_statements.save_draft(db.session, staffed.officer, filed.case, STATEMENT)
-    disclosure_statements.send_for_approval(db.session, staffed.officer, filed.case)
-    db.session.commit()
+    driver.send_statement(filed)
     awaiting = portal()
     assert ask in awaiting and "We need your answer" in awaiting and told not in awaiting
 
-    row = disclosure_statements.awaiting(db.session, filed.case)
-    assert row is not None
-    disclosure_statements.complainant_decides(
-        db.session,
-        filed.case,
-        driver.complainant_key(filed),
-        row.id,
-        approve=True,
-        shown_digest=disclosure_statements.digest(STATEMENT),
-    )
-    db.session.commit()
+    driver.complainant_approves(filed)
     approved = portal()
     assert told in approved and ask not in approved
