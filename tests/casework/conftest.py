@@ -3,6 +3,8 @@ and a driver that takes a real case to any workflow state through the services."
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -10,12 +12,15 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mediation.extensions import db
 from mediation.models.cases import Case
 from mediation.models.panel import MediatorProfile
 from mediation.models.staff import StaffUser
 from mediation.services import (
+    case_keys,
     complaints,
     disclosure_statements,
     keyring,
@@ -379,3 +384,61 @@ def complainant_browser(app: Flask, reference: str, passphrase: str) -> Browser:
 
 def days_ago(n: int) -> date:
     return date.today() - timedelta(days=n)
+
+
+# Writers racing on one case, each on a connection of its own ----------------------------
+
+
+def at_once(app: Flask, *work: Callable[[], None]) -> None:
+    """Run each piece of work on a thread of its own, with its own app context, session and
+    connection, each committing as a request does; fail with any error one of them met."""
+    errors: list[BaseException] = []
+
+    def run(piece: Callable[[], None]) -> None:
+        with app.app_context():
+            try:
+                piece()
+                db.session.commit()
+            except BaseException as exc:  # reported below, on the test's own thread
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(piece,)) for piece in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+
+
+def case_by_reference(reference: str) -> Case:
+    return db.session.execute(select(Case).where(Case.reference == reference)).scalar_one()
+
+
+class LingeringLock:
+    """Makes one thread hold a case lock a while: the thread that calls `first()` takes
+    the case lock as usual, then keeps it for `seconds` before going on, so that another
+    thread starts its own work meanwhile. `held` is set once it holds the lock."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, seconds: float = 1.0) -> None:
+        self.held = threading.Event()
+        self._threads: list[threading.Thread] = []
+        real_lock = case_keys.lock_case
+
+        def lock_then_linger(session: Session, case: Case) -> Case:
+            locked = real_lock(session, case)
+            if threading.current_thread() in self._threads and not self.held.is_set():
+                self.held.set()
+                time.sleep(seconds)  # the other thread starts meanwhile
+            return locked
+
+        monkeypatch.setattr(case_keys, "lock_case", lock_then_linger)
+
+    def first(self) -> None:
+        """Called on the thread whose first case lock lingers."""
+        self._threads.append(threading.current_thread())
+
+    def wait(self) -> None:
+        """Called on the other thread: go on once the first holds the lock."""
+        assert self.held.wait(30), "the first thread never took the case lock"

@@ -16,17 +16,18 @@ from sqlalchemy.orm import Session
 
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
-from mediation.models.cases import Case, CaseMessage
+from mediation.models.cases import Case, CaseDocument, CaseMessage
 from mediation.models.casework import CaseNote
 from mediation.models.staff import StaffUser
 from mediation.services import case_keys, complaints, disclosure_statements, mediation_work
 from mediation.services.audit import Actor
 from mediation.services.errors import InvalidInput, NotAllowed
+from mediation.services.intake import attach_document
+from mediation.services.intake_documents import Upload
 from mediation.services.vault_admin import purge_expired
 from mediation.services.workflow import perform
 from tests import seeded
-from tests.casework.conftest import Driver, Staffed
-from tests.casework.test_rotation_race import at_once, case_by_reference
+from tests.casework.conftest import Driver, LingeringLock, Staffed, at_once, case_by_reference
 from tests.conftest import ON_POSTGRES
 
 needs_row_locks = pytest.mark.skipif(
@@ -259,18 +260,18 @@ def test_purge_skips_a_case_another_purge_destroyed_after_it_was_listed(
     assert destructions(filed.reference) == 1
 
 
-@pytest.mark.parametrize("what", ["message", "note"])
+@pytest.mark.parametrize("what", ["message", "note", "document"])
 def test_a_writing_refused_because_its_case_was_purged_leaves_no_row(
     app: Flask, driver: Driver, staffed: Staffed, what: str
 ) -> None:
     """On either engine: the writer's copy of the case still shows its key when another
     connection purges it. The writer takes the case lock before adding its row, so the
     refusal leaves nothing in its transaction (a caller that committed after catching it
-    would otherwise keep an empty message or note)."""
+    would otherwise keep an empty message, note or document)."""
     filed = expired(driver)
     stale = case_by_reference(filed.reference)
     assert stale.case_public_key is not None
-    rows = CaseMessage if what == "message" else CaseNote
+    rows = {"message": CaseMessage, "note": CaseNote, "document": CaseDocument}[what]
     before = db.session.execute(
         select(func.count()).select_from(rows).where(rows.case_id == filed.case.id)
     ).scalar_one()
@@ -282,8 +283,15 @@ def test_a_writing_refused_because_its_case_was_purged_leaves_no_row(
     with pytest.raises(NotAllowed, match="destroyed"):
         if what == "message":
             complaints.add_message(db.session, stale, Actor.complainant(), LATE_MESSAGE)
-        else:
+        elif what == "note":
             mediation_work.add_note(db.session, staffed.officer, stale, LATE_MESSAGE)
+        else:
+            attach_document(
+                db.session,
+                stale,
+                Upload("late.txt", LATE_MESSAGE.encode()),
+                uploaded_by="complainant",
+            )
 
     db.session.flush()
     after = db.session.execute(
@@ -302,29 +310,19 @@ def test_a_message_to_both_parties_as_the_purge_runs_is_refused_not_deadlocked(
     body's copy (and its audit entry) first deadlocked the two on PostgreSQL."""
     filed = expired(driver)
     assert disclosure_statements.approved(db.session, filed.case) is not None
-    purge_locked = threading.Event()
-    real_lock = case_keys.lock_case
-    purge_thread: list[threading.Thread] = []
-
-    def lock_then_linger(session: Session, case: Case) -> Case:
-        locked = real_lock(session, case)
-        if threading.current_thread() in purge_thread:
-            purge_locked.set()
-            time.sleep(1.0)  # the officer starts writing meanwhile
-        return locked
-
-    monkeypatch.setattr(case_keys, "lock_case", lock_then_linger)
+    officer_id = staffed.officer.id  # read here: threads load nothing through this session
+    lock = LingeringLock(monkeypatch)  # the officer starts writing while the purge holds it
     refusals: list[str] = []
 
     def purge() -> None:
-        purge_thread.append(threading.current_thread())
+        lock.first()
         assert purge_expired(db.session) == [filed.reference]
 
     def write_to_both() -> None:
         case = case_by_reference(filed.reference)
-        officer = db.session.get(StaffUser, staffed.officer.id)
+        officer = db.session.get(StaffUser, officer_id)
         assert officer is not None
-        purge_locked.wait(30)
+        lock.wait()
         try:
             mediation_work.send_message(db.session, officer, case, "both", LATE_MESSAGE)
         except (InvalidInput, NotAllowed) as exc:

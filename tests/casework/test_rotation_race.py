@@ -8,17 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from mediation.extensions import db
 from mediation.models.cases import Case, IdentityRequest
 from mediation.models.staff import StaffUser
 from mediation.services import (
-    case_keys,
     complaints,
     disclosure_statements,
     identity_access,
@@ -29,7 +26,7 @@ from mediation.services.errors import InvalidInput
 from mediation.services.vault_admin import rotate
 from mediation.vault import KeyPair
 from tests import seeded
-from tests.casework.conftest import Driver, Staffed
+from tests.casework.conftest import Driver, LingeringLock, Staffed, at_once, case_by_reference
 from tests.conftest import ON_POSTGRES
 
 pytestmark = pytest.mark.skipif(
@@ -38,33 +35,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 LATE_MESSAGE = "Sent while the keys were being rotated: it must stay readable."
-
-
-def at_once(app: Flask, *work: Callable[[], None]) -> None:
-    """Run each piece of work on a thread of its own, with its own app context, session and
-    connection, each committing as a request does; fail with any error one of them met."""
-    errors: list[BaseException] = []
-
-    def run(piece: Callable[[], None]) -> None:
-        with app.app_context():
-            try:
-                piece()
-                db.session.commit()
-            except BaseException as exc:  # reported below, on the test's own thread
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(piece,)) for piece in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-
-
-def case_by_reference(reference: str) -> Case:
-    return db.session.execute(select(Case).where(Case.reference == reference)).scalar_one()
 
 
 def messages_read_by_the_officer(staffed: Staffed, case_id: int) -> list[str]:
@@ -80,11 +50,12 @@ def test_a_message_added_during_rotation_is_sealed_to_the_new_key(
 ) -> None:
     filed = driver.file()
     old_key_id = filed.case.case_key_id
+    officer_id = staffed.officer.id  # read here: threads load nothing through this session
     loaded = threading.Event()
     rotated = threading.Event()
 
     def rotation() -> None:
-        officer = db.session.get(StaffUser, staffed.officer.id)
+        officer = db.session.get(StaffUser, officer_id)
         assert officer is not None
         loaded.wait(30)
         try:
@@ -222,36 +193,27 @@ def test_a_change_request_racing_a_new_draft_waits_for_it_and_is_told_clearly(
     sent = disclosure_statements.send_for_approval(db.session, staffed.officer, filed.case)
     db.session.commit()
     complainant_key = driver.complainant_key(filed)
-    officer_locked = threading.Event()
-    real_lock = case_keys.lock_case
-    officer_thread: list[threading.Thread] = []
-
-    def lock_then_linger(session: Any, case: Case) -> Case:
-        locked = real_lock(session, case)
-        if threading.current_thread() in officer_thread:
-            officer_locked.set()
-            time.sleep(1.0)  # the complainant starts meanwhile
-        return locked
-
-    monkeypatch.setattr(case_keys, "lock_case", lock_then_linger)
+    # Read here: the threads must not load anything through the test's own session.
+    officer_id, sent_id = staffed.officer.id, sent.id
+    lock = LingeringLock(monkeypatch)  # the complainant starts while the officer holds it
     refusals: list[str] = []
 
     def officer() -> None:
-        officer_thread.append(threading.current_thread())
-        person = db.session.get(StaffUser, staffed.officer.id)
+        lock.first()
+        person = db.session.get(StaffUser, officer_id)
         assert person is not None
         case = case_by_reference(filed.reference)
         disclosure_statements.save_draft(db.session, person, case, "Version two")
 
     def complainant() -> None:
         case = case_by_reference(filed.reference)
-        officer_locked.wait(30)
+        lock.wait()
         try:
             disclosure_statements.complainant_decides(
                 db.session,
                 case,
                 complainant_key,
-                sent.id,
+                sent_id,
                 approve=False,
                 shown_digest=disclosure_statements.digest("Version one"),
                 change_request="Please say the grant was cut, not paused.",
