@@ -1,5 +1,10 @@
 """Test fixtures: an app on a freshly migrated database (SQLite, or PostgreSQL when
-TEST_DATABASE_URL is set), a client, a CLI runner and factories for staff users."""
+TEST_DATABASE_URL is set), a client, a CLI runner and factories for staff users.
+
+On PostgreSQL the run works in databases of its own on that server, named after the given
+database and this process (`test_run12345`, say), made here and dropped at the end, so that
+two runs at once on one server keep out of each other's way. The given database is only
+connected to, to make and drop them."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from mediation import create_app
 from mediation.extensions import db
@@ -27,8 +33,57 @@ from tests import log_guard
 use_fast_parameters_for_tests()
 log_guard.install()
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+GIVEN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+ON_POSTGRES = GIVEN_DATABASE_URL.startswith("postgresql")
+RUN_MARK = f"_run{os.getpid()}"
+
+
+def run_database(name: str) -> str:
+    """The URL of this run's own database `name` (marked with the run) on the given server."""
+    return (
+        make_url(GIVEN_DATABASE_URL)
+        .set(database=f"{name}{RUN_MARK}")
+        .render_as_string(hide_password=False)
+    )
+
+
+def create_run_database(name: str) -> str:
+    """Make this run's database `name` afresh (empty) and return its URL."""
+    url = run_database(name)
+    database = make_url(url).database
+    admin = create_engine(GIVEN_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    return url
+
+
+def drop_run_database(url: str) -> None:
+    admin = create_engine(GIVEN_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _drop_databases_of_ended_runs() -> None:
+    """Databases left by runs on this machine that were killed before their clean-up."""
+    admin = create_engine(GIVEN_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        names = connection.execute(
+            text("SELECT datname FROM pg_database WHERE datname ~ '_run[0-9]+$'")
+        ).scalars()
+        for name in list(names):
+            pid = int(name.rsplit("_run", 1)[1])
+            if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+# The database the run's tests use: this run's own on PostgreSQL (see above).
+TEST_DATABASE_URL = (
+    run_database(make_url(GIVEN_DATABASE_URL).database or "test") if ON_POSTGRES else ""
+)
 TEST_PASSWORD = "correct horse battery staple"
 
 
@@ -57,20 +112,21 @@ def migrate_to_head(database_url: str, instance_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Migrate once per run: a template SQLite file to copy, or the PostgreSQL database."""
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate once per run: a template SQLite file to copy, or this run's PostgreSQL
+    database (dropped once the run ends)."""
     folder = tmp_path_factory.mktemp("db")
     if ON_POSTGRES:
-        engine = create_engine(TEST_DATABASE_URL)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        migrate_to_head(TEST_DATABASE_URL, folder)
-        return TEST_DATABASE_URL
+        _drop_databases_of_ended_runs()
+        url = create_run_database(make_url(GIVEN_DATABASE_URL).database or "test")
+        assert url == TEST_DATABASE_URL
+        migrate_to_head(url, folder)
+        yield url
+        drop_run_database(url)
+        return
     template = folder / "template.sqlite3"
     migrate_to_head(f"sqlite:///{template}", folder)
-    return str(template)
+    yield str(template)
 
 
 def _empty_postgres(app: Flask) -> None:

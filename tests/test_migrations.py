@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from mediation import PROJECT_ROOT, create_app
 from mediation.extensions import db
-from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, base_config
+from tests.conftest import ON_POSTGRES, base_config, create_run_database, drop_run_database
 
 MIGRATION_DATABASE = "mediation_migration_test"
 
@@ -23,18 +22,9 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
     if not ON_POSTGRES:
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
-    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {MIGRATION_DATABASE}"))
-        connection.execute(text(f"CREATE DATABASE {MIGRATION_DATABASE}"))
-    yield (
-        make_url(TEST_DATABASE_URL)
-        .set(database=MIGRATION_DATABASE)
-        .render_as_string(hide_password=False)
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {MIGRATION_DATABASE} WITH (FORCE)"))
-    admin.dispose()
+    url = create_run_database(MIGRATION_DATABASE)
+    yield url
+    drop_run_database(url)
 
 
 def revisions() -> list[str]:

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import Connection, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, select, text
 
 from bench.casework_seed import BulkPlan, bodies, bulk_cases
 from mediation import create_app
@@ -29,7 +28,7 @@ from mediation.models.panel import MediatorProfile
 from mediation.services import case_clocks, case_queue, demo, demo_cases
 from tests.casework.conftest import Driver
 from tests.casework.test_workflow_paths import PAIRS, doer, start_state
-from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, base_config
+from tests.conftest import ON_POSTGRES, base_config, create_run_database, drop_run_database
 
 QueueDates = tuple[date | None, str | None, date | None]
 
@@ -268,15 +267,9 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
     if not ON_POSTGRES:
         yield f"sqlite:///{tmp_path / 'queue_dates.sqlite3'}"
         return
-    name = "mediation_queue_dates_test"
-    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    url = create_run_database("mediation_queue_dates_test")
+    yield url
+    drop_run_database(url)
 
 
 def test_the_migration_fills_the_dates_of_existing_cases(
