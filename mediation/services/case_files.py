@@ -278,7 +278,9 @@ class AssignedCase:
 
     @property
     def closed(self) -> bool:
-        return self.state in DONE_STATES
+        """Nothing left for the mediator: closed, or withdrawn by the complainant (which
+        the case officer then closes with its outcome)."""
+        return self.state in DONE_STATES or self.state == "withdrawn"
 
 
 @dataclass(frozen=True)

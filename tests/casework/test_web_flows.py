@@ -331,19 +331,22 @@ def test_a_mediators_list_shows_open_cases_then_closed_ones_and_no_one_elses(
     app: Flask, driver: Driver, staffed: Staffed
 ) -> None:
     working = driver.to("in_mediation")
+    withdrawn = driver.to("in_mediation")
+    driver.complainant_act(withdrawn.case, "withdraw")
     closed = driver.to("closed")
     destroyed = driver.to("closed")
     others = driver.file().case
-    for filed in (working, closed, destroyed):
+    for filed in (working, withdrawn, closed, destroyed):
         assert filed.case.mediator_id == staffed.mediator.id
     destroyed.case.keys_destroyed_on = date.today()
     db.session.commit()
 
     page = client_for(app, staffed.logins["mediator"]).get("/mediator/").text
 
-    open_part, _, closed_part = page.partition(">Closed cases</h2>")
+    open_part, _, closed_part = page.partition(">Closed or withdrawn</h2>")
     assert working.reference in open_part and closed.reference not in open_part
-    assert closed.reference in closed_part
+    assert withdrawn.reference not in open_part  # nothing left for the mediator to do
+    assert closed.reference in closed_part and withdrawn.reference in closed_part
     assert destroyed.reference not in page and others.reference not in page
 
 
