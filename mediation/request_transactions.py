@@ -75,3 +75,14 @@ def install(app: Flask) -> None:
             session.rollback()  # then Flask-SQLAlchemy's own teardown closes the session
         finally:
             session.expire_on_commit = expire_on_commit
+
+
+def commit_and_keep_loaded(session: Session) -> None:
+    """Commit now (a read's audit entry, which must land before what was read is shown),
+    leaving what the request loaded as it is rather than expired: the page then shows what
+    the committed transaction read, without reading each object again."""
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit

@@ -50,7 +50,7 @@ from mediation.services.accounts import actor_for
 from mediation.services.audit import record
 from mediation.services.case_keys import field_context
 from mediation.services.errors import NotFound
-from mediation.services.workflow import facts
+from mediation.services.workflow import facts_of
 from mediation.vault import KeyPair, open_sealed, open_text
 
 
@@ -119,10 +119,27 @@ def _documents(session: Session, case: Case, key: KeyPair) -> list[tuple[CaseDoc
 
 
 def _gather(session: Session, viewer: StaffUser, case: Case, key: KeyPair) -> CaseFile:
-    working = disclosure_statements.working(session, case)
-    approved = disclosure_statements.approved(session, case)
+    # Each record read once: what the page shows is also what the workflow's guards need.
+    versions = disclosure_statements.statements(session, case)
+    working = disclosure_statements.working_of(versions)
+    approved = disclosure_statements.approved_of(versions)
     outcome = outcomes.outcome_of(session, case)
-    known = facts(session, case, actor_for(viewer))
+    offers = list(
+        session.execute(
+            select(MediatorOffer).where(MediatorOffer.case_id == case.id).order_by(MediatorOffer.id)
+        ).scalars()
+    )
+    terms = session.execute(
+        select(AgreementToMediate).where(AgreementToMediate.case_id == case.id)
+    ).scalar_one_or_none()
+    known = facts_of(
+        case,
+        actor_for(viewer),
+        offers=offers,
+        terms=terms,
+        statement_approved=approved is not None,
+        outcome_recorded=outcome is not None,
+    )
     body = session.get(RespondentBody, case.respondent_body_id) if case.respondent_body_id else None
     narrative = complaints.read_narrative(case, key)
     actions = [
@@ -166,20 +183,12 @@ def _gather(session: Session, viewer: StaffUser, case: Case, key: KeyPair) -> Ca
                 select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
             ).scalars()
         ),
-        offers=list(
-            session.execute(
-                select(MediatorOffer)
-                .where(MediatorOffer.case_id == case.id)
-                .order_by(MediatorOffer.id)
-            ).scalars()
-        ),
+        offers=offers,
         mediator=session.get(StaffUser, case.mediator_id) if case.mediator_id else None,
         sessions=mediation_work.papers_status(
             mediation_work.sessions(session, case), case_clocks.today()
         ),
-        terms=session.execute(
-            select(AgreementToMediate).where(AgreementToMediate.case_id == case.id)
-        ).scalar_one_or_none(),
+        terms=terms,
         outcome=outcome,
         sought_against_achieved=outcomes.compare(outcome) if outcome else None,
         surveys=outcomes.satisfaction(session, case),

@@ -74,8 +74,18 @@ def approved(session: Session, case: Case) -> DisclosureStatement | None:
 
 def working(session: Session, case: Case) -> DisclosureStatement | None:
     """The version being drafted or waiting for the complainant, if any."""
-    rows = [s for s in statements(session, case) if s.status in WORKING]
+    return working_of(statements(session, case))
+
+
+def working_of(versions: list[DisclosureStatement]) -> DisclosureStatement | None:
+    """`working` among a case's versions already read (in order)."""
+    rows = [s for s in versions if s.status in WORKING]
     return rows[-1] if rows else None
+
+
+def approved_of(versions: list[DisclosureStatement]) -> DisclosureStatement | None:
+    """`approved` among a case's versions already read (at most one is approved)."""
+    return next((s for s in versions if s.status == "approved"), None)
 
 
 def _check_author(author: StaffUser, case: Case) -> None:

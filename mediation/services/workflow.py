@@ -49,7 +49,6 @@ def facts(session: Session, case: Case, actor: Actor) -> dict[str, bool]:
     offers = list(
         session.execute(select(MediatorOffer).where(MediatorOffer.case_id == case.id)).scalars()
     )
-    mine = [o for o in offers if actor.kind == "staff" and o.mediator_id == actor.id]
     terms = session.execute(
         select(AgreementToMediate).where(AgreementToMediate.case_id == case.id)
     ).scalar_one_or_none()
@@ -59,6 +58,27 @@ def facts(session: Session, case: Case, actor: Actor) -> dict[str, bool]:
         )
     ).first()
     outcome = session.execute(select(Outcome.id).where(Outcome.case_id == case.id)).first()
+    return facts_of(
+        case,
+        actor,
+        offers=offers,
+        terms=terms,
+        statement_approved=approved is not None,
+        outcome_recorded=outcome is not None,
+    )
+
+
+def facts_of(
+    case: Case,
+    actor: Actor,
+    *,
+    offers: list[MediatorOffer],
+    terms: AgreementToMediate | None,
+    statement_approved: bool,
+    outcome_recorded: bool,
+) -> dict[str, bool]:
+    """`facts` from records already read (as the case page reads them to show them)."""
+    mine = [o for o in offers if actor.kind == "staff" and o.mediator_id == actor.id]
     return {
         "offer_pending": any(o.status == "offered" for o in mine),
         "offer_accepted": any(o.status == "accepted" for o in mine),
@@ -69,8 +89,8 @@ def facts(session: Session, case: Case, actor: Actor) -> dict[str, bool]:
         ),
         "respondent_agreed": bool(terms and terms.respondent_answer == "agreed"),
         "respondent_not_answered": not (terms and terms.respondent_answer),
-        "statement_approved": approved is not None,
-        "outcome_recorded": outcome is not None,
+        "statement_approved": statement_approved,
+        "outcome_recorded": outcome_recorded,
     }
 
 

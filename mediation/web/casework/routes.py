@@ -27,6 +27,7 @@ from mediation.domain.taxonomy import load_taxonomy
 from mediation.extensions import database, db
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import Case
+from mediation.request_transactions import commit_and_keep_loaded
 from mediation.services import case_access, case_files, case_queue, notifications, triage
 from mediation.services.accounts import actor_for
 from mediation.services.errors import ServiceError
@@ -156,7 +157,7 @@ def case(reference: str) -> Response | str:
         abort(404)
     except ServiceError as exc:
         return render_template("errors/error.html", code=404, title="Case", message=str(exc))
-    db.session.commit()  # the audit entry for opening the case
+    commit_and_keep_loaded(database())  # the audit entry for opening the case
     typed = flask_session.pop(TYPED_ASSESSMENT, None)
     if isinstance(typed, dict) and typed.get("reference") == file.case.reference:
         triage_form, conflict = _typed_assessment(file, typed)

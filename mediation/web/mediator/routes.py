@@ -10,6 +10,7 @@ from mediation.domain.permissions import Permission
 from mediation.domain.taxonomy import load_taxonomy
 from mediation.extensions import database, db
 from mediation.models.cases import Case
+from mediation.request_transactions import commit_and_keep_loaded
 from mediation.services import (
     case_access,
     case_files,
@@ -74,7 +75,7 @@ def case(reference: str) -> str:
         view = case_files.mediator_view(database(), signed_in_user(), current_keypair(), reference)
     except case_access.CaseNotFound:
         abort(404)
-    db.session.commit()  # the audit entry for opening the case
+    commit_and_keep_loaded(database())  # the audit entry for opening the case
     if isinstance(view, case_files.OfferView):
         return render_template(
             "mediator/offer.html",
