@@ -287,9 +287,7 @@ class AssignedCase:
 
     @property
     def closed(self) -> bool:
-        """Nothing left for the mediator: closed, or withdrawn by the complainant (which
-        the case officer then closes with its outcome)."""
-        return self.state in DONE_STATES or self.state == "withdrawn"
+        return self.state in DONE_STATES
 
 
 @dataclass(frozen=True)
