@@ -2,13 +2,15 @@
 TEST_DATABASE_URL is set), a client, a CLI runner and factories for staff users.
 
 On PostgreSQL the run works in databases of its own on that server, named after the given
-database and this process (`test_run12345`, say), made here and dropped at the end, so that
-two runs at once on one server keep out of each other's way. The given database is only
-connected to, to make and drop them."""
+database and a random mark of the run (`test_mtest_1a2b3c4d`, say), made here and dropped
+at the end, so that two runs at once on one server keep out of each other's way. The given
+database is only connected to, to make and drop them."""
 
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +22,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.pool import NullPool
 
 from mediation import create_app
 from mediation.extensions import db
@@ -35,11 +38,22 @@ log_guard.install()
 
 GIVEN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = GIVEN_DATABASE_URL.startswith("postgresql")
-RUN_MARK = f"_run{os.getpid()}"
+GIVEN_DATABASE = (make_url(GIVEN_DATABASE_URL).database or "test") if ON_POSTGRES else ""
+# The only databases a run makes, each marked with the run: `test_mtest_1a2b3c4d`, say.
+RUN_DATABASES = (GIVEN_DATABASE, "mediation_migration_test", "mediation_queue_dates_test")
+RUN_MARK = f"_mtest_{secrets.token_hex(4)}"
+_MARKED = re.compile(
+    "^(?:" + "|".join(re.escape(name) for name in RUN_DATABASES) + ")(_mtest_[0-9a-f]{8})$"
+)
+# Held for the whole run: a PostgreSQL advisory lock named after the run, which tells any
+# other run (on any host) that this one's databases are in use. The server releases it
+# when this process's connection ends, however the run ends.
+_run_lock: list[Connection] = []
 
 
 def run_database(name: str) -> str:
     """The URL of this run's own database `name` (marked with the run) on the given server."""
+    assert name in RUN_DATABASES
     return (
         make_url(GIVEN_DATABASE_URL)
         .set(database=f"{name}{RUN_MARK}")
@@ -47,43 +61,64 @@ def run_database(name: str) -> str:
     )
 
 
+def _admin() -> Engine:
+    return create_engine(GIVEN_DATABASE_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def _hold_run_lock() -> None:
+    if not _run_lock:
+        connection = _admin().connect()
+        connection.execute(text("SELECT pg_advisory_lock(hashtext(:mark))"), {"mark": RUN_MARK})
+        _run_lock.append(connection)
+
+
 def create_run_database(name: str) -> str:
     """Make this run's database `name` afresh (empty) and return its URL."""
+    _hold_run_lock()
     url = run_database(name)
-    database = make_url(url).database
-    admin = create_engine(GIVEN_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    admin = _admin()
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{database}"'))
+        _drop(connection, str(make_url(url).database))
+        connection.execute(text(f'CREATE DATABASE "{make_url(url).database}"'))
     admin.dispose()
     return url
 
 
 def drop_run_database(url: str) -> None:
-    admin = create_engine(GIVEN_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    admin = _admin()
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+        _drop(connection, str(make_url(url).database))
     admin.dispose()
 
 
+def _drop(connection: Connection, database: str) -> None:
+    assert _MARKED.match(database), database
+    connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
 def _drop_databases_of_ended_runs() -> None:
-    """Databases left by runs on this machine that were killed before their clean-up."""
-    admin = create_engine(GIVEN_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    """Databases left by runs killed before their clean-up: those whose run's advisory lock
+    no one holds any longer. A live run's (on this host or another) are left alone."""
+    admin = _admin()
     with admin.connect() as connection:
-        names = connection.execute(
-            text("SELECT datname FROM pg_database WHERE datname ~ '_run[0-9]+$'")
-        ).scalars()
-        for name in list(names):
-            pid = int(name.rsplit("_run", 1)[1])
-            if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        names = connection.execute(text("SELECT datname FROM pg_database")).scalars().all()
+        marked: dict[str, list[str]] = {}
+        for name in names:
+            found = _MARKED.match(name)
+            if found and found.group(1) != RUN_MARK:
+                marked.setdefault(found.group(1), []).append(name)
+        for mark, databases in marked.items():
+            lock = {"mark": mark}
+            ended = connection.execute(text("SELECT pg_try_advisory_lock(hashtext(:mark))"), lock)
+            if ended.scalar():
+                for database in databases:
+                    _drop(connection, database)
+                connection.execute(text("SELECT pg_advisory_unlock(hashtext(:mark))"), lock)
     admin.dispose()
 
 
 # The database the run's tests use: this run's own on PostgreSQL (see above).
-TEST_DATABASE_URL = (
-    run_database(make_url(GIVEN_DATABASE_URL).database or "test") if ON_POSTGRES else ""
-)
+TEST_DATABASE_URL = run_database(GIVEN_DATABASE) if ON_POSTGRES else ""
 TEST_PASSWORD = "correct horse battery staple"
 
 
@@ -111,6 +146,19 @@ def migrate_to_head(database_url: str, instance_path: Path) -> None:
         db.engine.dispose()
 
 
+def case_officer_set_up_by_link(email: str, name: str = "New Officer") -> StaffUser:
+    """What the admin can do: create a case officer, and the set-up link used (by them or
+    by the admin). They hold no case's key until a custodian admits them."""
+    created = accounts.create_staff_user(
+        db.session, Actor.system("admin"), email=email, name=name, role="case_officer"
+    )
+    db.session.commit()
+    assert created.setup_token is not None
+    user, _ = accounts.complete_setup(db.session, created.setup_token, TEST_PASSWORD)
+    db.session.commit()
+    return user
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate once per run: a template SQLite file to copy, or this run's PostgreSQL
@@ -118,8 +166,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     folder = tmp_path_factory.mktemp("db")
     if ON_POSTGRES:
         _drop_databases_of_ended_runs()
-        url = create_run_database(make_url(GIVEN_DATABASE_URL).database or "test")
-        assert url == TEST_DATABASE_URL
+        url = create_run_database(GIVEN_DATABASE)
         migrate_to_head(url, folder)
         yield url
         drop_run_database(url)

@@ -84,8 +84,11 @@ def working_of(versions: list[DisclosureStatement]) -> DisclosureStatement | Non
 
 
 def approved_of(versions: list[DisclosureStatement]) -> DisclosureStatement | None:
-    """`approved` among a case's versions already read (at most one is approved)."""
-    return next((s for s in versions if s.status == "approved"), None)
+    """`approved` among a case's versions already read (in order). Approving a version
+    supersedes the one approved before it, so there is at most one; were there ever more,
+    the latest is the one the public body was told."""
+    rows = [s for s in versions if s.status == "approved"]
+    return rows[-1] if rows else None
 
 
 def _check_author(author: StaffUser, case: Case) -> None:

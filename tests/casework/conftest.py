@@ -409,6 +409,7 @@ def at_once(app: Flask, *work: Callable[[], None]) -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread is still waiting"
     assert not errors, errors
 
 
@@ -418,10 +419,14 @@ def case_by_reference(reference: str) -> Case:
 
 class LingeringLock:
     """Makes one thread hold a case lock a while: the thread that calls `first()` takes
-    the case lock as usual, then keeps it for `seconds` before going on, so that another
-    thread starts its own work meanwhile. `held` is set once it holds the lock."""
+    the case lock as usual, then keeps it until another connection is waiting on a lock it
+    holds (PostgreSQL's `pg_blocking_pids`), or `seconds` at most when none comes to wait,
+    so that the other thread's work runs into it. `held` is set once it holds the lock.
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, seconds: float = 1.0) -> None:
+    Only calls through `case_keys.lock_case` linger (as `case_sealing_key` makes them); a
+    module that imported `lock_case` itself takes the lock without lingering."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, seconds: float = 3.0) -> None:
         self.held = threading.Event()
         self._threads: list[threading.Thread] = []
         real_lock = case_keys.lock_case
@@ -430,7 +435,7 @@ class LingeringLock:
             locked = real_lock(session, case)
             if threading.current_thread() in self._threads and not self.held.is_set():
                 self.held.set()
-                time.sleep(seconds)  # the other thread starts meanwhile
+                _wait_for_a_waiter(session, seconds)
             return locked
 
         monkeypatch.setattr(case_keys, "lock_case", lock_then_linger)
@@ -442,3 +447,18 @@ class LingeringLock:
     def wait(self) -> None:
         """Called on the other thread: go on once the first holds the lock."""
         assert self.held.wait(30), "the first thread never took the case lock"
+
+
+def _wait_for_a_waiter(session: Session, seconds: float) -> None:
+    """Until another connection waits on a lock this session's holds, or `seconds` pass.
+    Asked on the session's own connection (no flush: the caller's order of writes stays)."""
+    connection = session.connection()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        waiting = connection.exec_driver_sql(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
+            " WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid)))"
+        ).scalar()
+        if waiting:
+            return
+        time.sleep(0.02)

@@ -126,18 +126,20 @@ def test_without_the_expected_state_the_second_is_still_refused_by_the_table(
     s = driver.s
     filed = driver.to("mediation_offered")
     db.session.commit()
+    # Read here: the threads must not load anything through the test's own session.
+    case_id, mediator_id = filed.case.id, s.mediator.id
     barrier = threading.Barrier(2)
     messages: list[str] = []
 
     def run(officer_id: int, key: KeyPair) -> None:
         with app.app_context():
             officer = db.session.get(StaffUser, officer_id)
-            case = db.session.get(Case, filed.case.id)
+            case = db.session.get(Case, case_id)
             assert officer is not None and case is not None
             barrier.wait()
             try:
                 routing.propose(
-                    db.session, officer, key, case, mediator_id=s.mediator.id, summary="Summary"
+                    db.session, officer, key, case, mediator_id=mediator_id, summary="Summary"
                 )
                 db.session.commit()
                 messages.append("ok")

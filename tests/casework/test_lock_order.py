@@ -14,17 +14,15 @@ from mediation.extensions import db
 from mediation.models.audit import AuditEntry
 from mediation.models.staff import StaffUser
 from mediation.services import (
-    accounts,
     case_keys,
     disclosure_statements,
     keyring,
     mediation_work,
     statistical_records,
 )
-from mediation.services.audit import Actor
 from mediation.services.vault_admin import reseal_for_user
 from tests.casework.conftest import Driver, LingeringLock, Staffed, at_once, case_by_reference
-from tests.conftest import ON_POSTGRES, TEST_PASSWORD
+from tests.conftest import ON_POSTGRES, TEST_PASSWORD, case_officer_set_up_by_link
 
 pytestmark = pytest.mark.skipif(
     not ON_POSTGRES,
@@ -32,18 +30,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 NOTE = "Written while a new custodian was being given the keys."
-
-
-def new_case_officer(email: str) -> StaffUser:
-    """A case officer set up by their link: not yet a custodian, holding no case's key."""
-    created = accounts.create_staff_user(
-        db.session, Actor.system("admin"), email=email, name="New Officer", role="case_officer"
-    )
-    db.session.commit()
-    assert created.setup_token is not None
-    user, _ = accounts.complete_setup(db.session, created.setup_token, TEST_PASSWORD)
-    db.session.commit()
-    return user
 
 
 def actions_on(reference: str) -> list[str]:
@@ -65,7 +51,7 @@ def test_admitting_a_custodian_waits_for_a_writer_on_a_case_rather_than_deadlock
     live case's lock before its own audit entry, so it waits for the note. Writing the
     entry first held the audit head while waiting on the case: a deadlock."""
     filed = driver.to("triage")
-    newcomer = new_case_officer("newcomer@staff.example.org")
+    newcomer = case_officer_set_up_by_link("newcomer@staff.example.org")
     statistical_records.current_statistics_key(db.session)
     db.session.commit()
     # Read here: the threads must not load anything through the test's own session.

@@ -119,19 +119,20 @@ def test_two_officers_approving_at_once_make_one_disclosure(
         db.session, staffed.mediator, case, "Need the contact to arrange the session"
     )
     db.session.commit()
+    request_id = request.id  # read here: threads load nothing through this session
     barrier = threading.Barrier(2)
 
     def approve(officer_id: int, key: KeyPair) -> Callable[[], None]:
         def work() -> None:
             officer = db.session.get(StaffUser, officer_id)
-            loaded = db.session.get(IdentityRequest, request.id)
+            loaded = db.session.get(IdentityRequest, request_id)
             assert officer is not None and loaded is not None and loaded.decisions == []
             barrier.wait(30)
             identity_access.decide_identity_request(
                 db.session,
                 officer,
                 key,
-                request.id,
+                request_id,
                 approve=True,
                 reason="Approved after reading the request",
             )

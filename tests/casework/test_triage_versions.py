@@ -226,17 +226,18 @@ def test_two_officers_saving_at_the_same_moment_leave_one_answer(
     filed = driver.to("triage")
     read = _assessment(filed.case).version
     db.session.commit()
+    case_id, body_id = filed.case.id, s.body_id  # read here: threads load nothing through it
     barrier = threading.Barrier(2)
     results: dict[int, str] = {}
 
     def run(officer_id: int, categories: list[str]) -> None:
         with app.app_context():
             officer = db.session.get(StaffUser, officer_id)
-            case = db.session.get(Case, filed.case.id)
+            case = db.session.get(Case, case_id)
             assert officer is not None and case is not None
             barrier.wait()
             try:
-                _save(officer, case, categories, s.body_id, read_version=read)
+                _save(officer, case, categories, body_id, read_version=read)
             except ServiceError as exc:
                 db.session.rollback()
                 results[officer_id] = str(exc)

@@ -17,7 +17,7 @@ from mediation.services.audit import Actor
 from mediation.services.case_keys import NotAHolder
 from mediation.services.vault_admin import reseal_for_user, users_missing_keys
 from tests import seeded
-from tests.conftest import TEST_PASSWORD, AuthActions, StaffFactory
+from tests.conftest import TEST_PASSWORD, AuthActions, StaffFactory, case_officer_set_up_by_link
 
 
 def file_one() -> complaints.Filed:
@@ -32,24 +32,12 @@ def file_one() -> complaints.Filed:
     return filed
 
 
-def set_up_through_link(email: str) -> StaffUser:
-    """What the admin can do: create a case officer and use the set-up link themselves."""
-    created = accounts.create_staff_user(
-        db.session, Actor.system("admin"), email=email, name="Rogue", role="case_officer"
-    )
-    db.session.commit()
-    assert created.setup_token is not None
-    user, _ = accounts.complete_setup(db.session, created.setup_token, TEST_PASSWORD)
-    db.session.commit()
-    return user
-
-
 def test_a_case_officer_set_up_by_link_holds_no_case_until_a_custodian_admits_them(
     app: Flask, make_staff: StaffFactory
 ) -> None:
     custodian_login = make_staff("case_officer")
     with app.app_context():
-        rogue = set_up_through_link("rogue@staff.example.org")
+        rogue = case_officer_set_up_by_link("rogue@staff.example.org", "Rogue")
         rogue_key = keyring.unlock(db.session, rogue, TEST_PASSWORD)
         assert rogue_key is not None
         assert [user.id for user, _ in case_keys.custodians(db.session)] == [custodian_login.id]
