@@ -4,6 +4,7 @@ second's, and nothing changes; saving again having seen it replaces the answer."
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 from collections.abc import Iterator
@@ -402,3 +403,30 @@ def test_an_incomplete_assessment_is_shown_again_with_what_was_typed(
     assert 'value="cy"' in response.text
     assert _page_version(response.text) == version
     assert _assessment(filed.case).categories == ["funding_change"]
+
+
+def test_a_refused_assessment_with_any_input_keeps_the_session_cookie_small(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    """What the officer typed is carried to the page in the session cookie: unknown
+    categories, however many and however long, are not kept, so the cookie stays under
+    what a browser accepts (about 4 KB) and the officer stays signed in."""
+    filed = driver.to("triage")
+    officer = staff_browser(app, staffed.logins["officer"])
+    version = _page_version(officer.get(f"/casework/cases/{filed.reference}").text)
+    rng = random.Random(8)  # text that does not compress, as a fuzzer sends
+    unknown = ["".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(40)) for _ in range(30)]
+    response = _post_assessment(
+        officer,
+        filed.reference,
+        version,
+        categories=["funding_change", *unknown],
+        respondent_body_id="not a number",
+        language="\u00e9" * 40,
+    )
+    assert response.status_code == 302
+    cookies = [v for k, v in response.headers.items() if k == "Set-Cookie"]
+    assert cookies and all(len(cookie) < 4000 for cookie in cookies)
+    page = officer.get(f"/casework/cases/{filed.reference}")
+    assert page.status_code == 200 and "Sign out" in page.text
+    assert "Choose the public body" in page.text  # the refusal is shown, with the form

@@ -184,10 +184,14 @@ def _saved_assessment(file: case_files.CaseFile) -> TriageForm:
 
 
 def _keep_typed_assessment(reference: str, form: TriageForm, conflict: str = "") -> None:
+    # Kept in the signed session cookie, which a browser drops (signing the officer out)
+    # past about 4 KB: only the categories the form offers (the page can show no other),
+    # and short values.
+    offered = {code for code, _ in load_taxonomy().category_choices()}
     flask_session[TYPED_ASSESSMENT] = {
         "reference": reference,
         "read_version": str(form.read_version.data or "")[:12],
-        "categories": [str(c)[:40] for c in form.categories.data or []][:30],
+        "categories": [c for c in dict.fromkeys(form.categories.data or []) if c in offered],
         "respondent_body_id": form.respondent_body_id.data
         if isinstance(form.respondent_body_id.data, int)
         else 0,
