@@ -31,10 +31,11 @@ from mediation.models.staff import StaffUser
 from mediation.services import accounts, keyring
 from mediation.services.audit import Actor
 from mediation.vault import use_fast_parameters_for_tests
-from tests import log_guard
+from tests import lock_order_guard, log_guard
 
 use_fast_parameters_for_tests()
 log_guard.install()
+lock_order_guard.install()
 
 GIVEN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = GIVEN_DATABASE_URL.startswith("postgresql")
@@ -347,15 +348,21 @@ def user_row(app: Flask, user_id: int) -> StaffUser:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if any seeded secret or generated passphrase reached a log record."""
-    found = log_guard.leaks()
-    if found:
-        session.config.get_terminal_writer().line(
-            f"\nPRIVACY FAILURE: secrets reached the log of this run: {found}", red=True
-        )
+    """Fail the run if any seeded secret or generated passphrase reached a log record, or
+    if any transaction took a case's lock after the audit log's head."""
+    writer = session.config.get_terminal_writer()
+    if lock_order_guard.VIOLATIONS:
+        found_order = "\n  ".join(lock_order_guard.VIOLATIONS)
+        writer.line(f"\nLOCK ORDER FAILURE:\n  {found_order}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     else:
-        session.config.get_terminal_writer().line(
+        writer.line("\n" + lock_order_guard.summary())
+    found = log_guard.leaks()
+    if found:
+        writer.line(f"\nPRIVACY FAILURE: secrets reached the log of this run: {found}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        writer.line(
             f"\nlog guard: {len(log_guard.HANDLER.lines)} log records searched, "
             f"{len(log_guard.GENERATED_PASSPHRASES)} passphrases checked, no secret found"
         )

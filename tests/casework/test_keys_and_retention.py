@@ -47,6 +47,7 @@ def test_rotation_reseals_notes_drafts_and_a_pending_offer(driver: Driver) -> No
     offer = db.session.query(MediatorOffer).one()
     pending = routing.open_pending_key(case, offer, s.mediator_key)
     assert pending.key_id == case.case_key_id
+    db.session.commit()  # each step commits, as the request doing it would
     driver.mediator_confirms(case)
     mediator_view = complaints.staff_case_key(db.session, s.mediator, s.mediator_key, case)
     assert complaints.read_narrative(case, mediator_view) == seeded.NARRATIVE

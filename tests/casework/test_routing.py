@@ -164,6 +164,7 @@ def test_the_complainant_organisation_is_checked_in_the_officers_session_only(
     db.session.commit()
     filed = driver.to("mediation_offered")
     ranking = routing_service.rank_for_case(db.session, s.officer, s.officer_key, filed.case)
+    db.session.commit()  # the ranking's audit entry, as the routing page commits it
     excluded = {e.user_id: e.reasons for e in ranking.excluded}
     assert "declared an interest in the complainant organisation" in excluded[s.mediator.id]
     # The organisation's name is in no reason, and nowhere in the audit log.
@@ -190,6 +191,7 @@ def test_a_mediator_at_capacity_or_on_leave_cannot_be_offered_the_case(driver: D
     db.session.commit()
     filed = driver.to("mediation_offered")
     ranking = routing_service.rank_for_case(db.session, s.officer, s.officer_key, filed.case)
+    db.session.commit()  # the ranking's audit entry, as the routing page commits it
     assert not ranking.proposes(s.mediator.id)
     assert not ranking.proposes(s.second_officer.id)
     with pytest.raises((InvalidInput, ActionRefused)):

@@ -275,6 +275,7 @@ def test_routing_and_statistics_work_before_and_after_the_real_body_is_confirmed
         assert row[3] == "local_authority"
         # Routing copes with the placeholder (no conflict can be declared against it) ...
         assert routing.rank_for_case(db.session, user, key, case).proposes(mediator.id)
+        db.session.commit()  # the ranking's audit entry, as the routing page commits it
         # ... and, once triage confirms the real body, the declared interest rules them out.
         triage.record_triage(
             db.session, user, case, categories=["funding_change"], respondent_body_id=real.id

@@ -87,6 +87,7 @@ def test_a_mediator_not_assigned_cannot_open_the_case(world: World) -> None:
     case = file_confidential().case
     with pytest.raises(NotAHolder):
         complaints.staff_case_key(db.session, world.mediator, world.mediator_key, case)
+    db.session.commit()  # each step commits, as the request doing it would
     identity_access.assign_mediator(
         db.session, world.officer, world.officer_key, case, world.mediator
     )
@@ -95,6 +96,7 @@ def test_a_mediator_not_assigned_cannot_open_the_case(world: World) -> None:
     assert complaints.read_narrative(case, key) == seeded.NARRATIVE
     with pytest.raises(NotAHolder):
         complaints.staff_case_key(db.session, world.other_mediator, world.other_key, case)
+    db.session.commit()
     # Re-assigning takes the key away from the first mediator.
     identity_access.assign_mediator(
         db.session, world.officer, world.officer_key, case, world.other_mediator
@@ -302,6 +304,7 @@ def test_rotation_reseals_everything_and_loses_nothing(world: World, new_suite: 
         ]
     _, complainant = complaints.complainant_keypair(db.session, filed.reference, filed.passphrase)
     assert complaints.read_narrative(case, complaints.complainant_case_key(case, complainant))
+    db.session.commit()  # each step commits, as the request doing it would
     seen = identity_access.read_identity(
         db.session, world.second_officer, world.second_key, case, "Checking after rotation"
     )
@@ -423,11 +426,13 @@ def file_everything(world: World) -> list[complaints.Filed]:
         respondent_body_id=None,
     )
     filed.append(anonymous)
+    db.session.commit()  # each step commits, as the request doing it would
     for item in filed:
         complaints.add_message(db.session, item.case, Actor.complainant(), seeded.MESSAGE)
         complaints.add_message(
             db.session, item.case, identity_access.staff_actor(world.officer), seeded.REPLY
         )
+        db.session.commit()
     identity_access.assign_mediator(
         db.session, world.officer, world.officer_key, filed[0].case, world.mediator
     )
@@ -490,6 +495,7 @@ def test_no_seeded_secret_reaches_the_log(
         key = complaints.staff_case_key(db.session, world.officer, world.officer_key, case)
         complaints.read_narrative(case, key)
         complaints.read_messages(db.session, case, key)
+        db.session.commit()  # each step commits, as the request doing it would
         identity_access.read_identity(
             db.session, world.officer, world.officer_key, case, "Checking contact for triage"
         )

@@ -118,6 +118,7 @@ def test_rotation_keeps_one_pseudonym_per_organisation_and_renews_the_statistics
     pseudonym = link(first, purged, SPELLINGS[0])
     assert link(first, live, SPELLINGS[1]) == pseudonym
     settings.change_setting(db.session, Actor.system("test"), "retention_months", 1)
+    db.session.commit()  # each step commits, as the command doing it would
     assert purge_expired(db.session, today=date(2025, 4, 1)) == [purged.reference]
     db.session.commit()
     old_key = live_statistics_key()

@@ -1,0 +1,92 @@
+"""A whole-run guard on the lock order every writer keeps: a case's lock before the audit
+log's head. Every transaction of the run is watched, on both engines: once it has written
+the head (`UPDATE audit_head`), taking a case's lock (`case_keys.lock_case`) is a
+violation, named with the test that made it. On PostgreSQL such a transaction deadlocks
+with any writer that keeps the order; the race tests show two such cases, this shows that
+no other path in the suite takes the locks the wrong way round.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import traceback
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import Pool
+
+_HEAD_TAKEN = "lock_order_guard_head_taken"
+_LOCKED = "lock_order_guard_cases_locked"
+# The case lock as lock_case takes it: PostgreSQL's row lock, SQLite's no-op UPDATE.
+_CASE_LOCK = re.compile(
+    r"^SELECT\b.*\bFROM cases\b.*\bFOR NO KEY UPDATE\b|^UPDATE cases SET id=cases\.id\b",
+    re.DOTALL | re.IGNORECASE,
+)
+VIOLATIONS: list[str] = []
+_checked = [0]
+
+
+def _executing(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    text = statement.lstrip()
+    if text[:17].upper() == "UPDATE AUDIT_HEAD":
+        connection.info[_HEAD_TAKEN] = True
+    elif _CASE_LOCK.match(text):
+        _checked[0] += 1
+        case_id = _case_id(parameters)
+        locked = connection.info.setdefault(_LOCKED, set())
+        # Locking again a case this transaction already holds waits for no one.
+        if connection.info.get(_HEAD_TAKEN) and case_id not in locked:
+            test = os.environ.get("PYTEST_CURRENT_TEST", "outside a test")
+            where = " <- ".join(
+                f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno}:{frame.name}"
+                for frame in traceback.extract_stack()
+                if "/mediation/" in frame.filename or "/tests/" in frame.filename
+            )
+            VIOLATIONS.append(f"{test}: case {case_id} locked after the audit head, {where}")
+        locked.add(case_id)
+
+
+def _case_id(parameters: Any) -> Any:
+    """The case's id among the lock's parameters (a dict on PostgreSQL, a tuple on SQLite)."""
+    if isinstance(parameters, dict):
+        return next(iter(parameters.values()), None)
+    return parameters[-1] if parameters else None
+
+
+def _transaction_ended(connection: Connection) -> None:
+    connection.info.pop(_HEAD_TAKEN, None)
+    connection.info.pop(_LOCKED, None)
+
+
+def _returned(dbapi_connection: Any, record: Any) -> None:
+    # A transaction the pool ended by resetting it.
+    record.info.pop(_HEAD_TAKEN, None)
+    record.info.pop(_LOCKED, None)
+
+
+def _inserted(mapper: Any, connection: Connection, target: Any) -> None:
+    """A case made in this transaction: no one else sees it, so locking it waits for no one."""
+    connection.info.setdefault(_LOCKED, set()).add(target.id)
+
+
+def install() -> None:
+    from mediation.models.cases import Case
+
+    event.listen(Case, "after_insert", _inserted)
+    event.listen(Engine, "before_cursor_execute", _executing)
+    event.listen(Engine, "commit", _transaction_ended)
+    event.listen(Engine, "rollback", _transaction_ended)
+    event.listen(Pool, "checkin", _returned)
+
+
+def summary() -> str:
+    return f"lock order guard: {_checked[0]} case locks checked, none after the audit head"
