@@ -69,8 +69,18 @@ def home_for(user: StaffUser) -> str:
     return url_for("public.index")
 
 
+NEXT_LIMIT = 512  # a longer `next` is dropped: it rides in the session cookie (about 4 KB)
+
+
 def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
+    """A path on this site to go to after signing in; anything else (another host, or too
+    long to keep in the session cookie without the browser dropping it) is ignored."""
+    if (
+        target
+        and len(target) <= NEXT_LIMIT
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
         return target
     return None
 
