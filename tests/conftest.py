@@ -347,6 +347,17 @@ def user_row(app: Flask, user_id: int) -> StaffUser:
         return user
 
 
+@pytest.fixture(autouse=True)
+def _keeps_the_lock_order() -> Iterator[None]:
+    """Fail the test whose transactions locked a case after the audit head (see
+    tests/lock_order_guard.py); the run fails too, for any found outside a test."""
+    before = len(lock_order_guard.VIOLATIONS)
+    yield
+    found = lock_order_guard.VIOLATIONS[before:]
+    if found:
+        pytest.fail("lock order: " + "; ".join(found), pytrace=False)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if any seeded secret or generated passphrase reached a log record, or
     if any transaction took a case's lock after the audit log's head."""

@@ -1,9 +1,12 @@
-"""A whole-run guard on the lock order every writer keeps: a case's lock before the audit
-log's head. Every transaction of the run is watched, on both engines: once it has written
-the head (`UPDATE audit_head`), taking a case's lock (`case_keys.lock_case`) is a
-violation, named with the test that made it. On PostgreSQL such a transaction deadlocks
-with any writer that keeps the order; the race tests show two such cases, this shows that
-no other path in the suite takes the locks the wrong way round.
+"""A whole-run guard on one part of the lock order every writer keeps: a case's lock before
+the audit log's head. Every transaction the test process runs is watched, on both engines
+(not those of the separate gunicorn servers of the crash and production tests): once it
+has written the head (`UPDATE audit_head`), taking the lock of a case it does not already
+hold or has not made itself (`case_keys.lock_case`'s statement) fails the test that did
+it, and the run. On PostgreSQL such a transaction deadlocks with any writer that keeps the
+order; the race tests show two such cases, this shows that no other path in the suite takes
+those two locks the wrong way round. It does not check a statement's row against the head,
+nor savepoints (no path writes the audit log or makes a case inside one).
 """
 
 from __future__ import annotations
@@ -42,17 +45,22 @@ def _executing(
     elif _CASE_LOCK.match(text):
         _checked[0] += 1
         case_id = _case_id(parameters)
+        if not isinstance(case_id, int):  # lock_case's statement changed shape: say so
+            VIOLATIONS.append(f"{_test()}: cannot read the case id of {text[:60]!r}")
         locked = connection.info.setdefault(_LOCKED, set())
         # Locking again a case this transaction already holds waits for no one.
         if connection.info.get(_HEAD_TAKEN) and case_id not in locked:
-            test = os.environ.get("PYTEST_CURRENT_TEST", "outside a test")
             where = " <- ".join(
                 f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno}:{frame.name}"
                 for frame in traceback.extract_stack()
                 if "/mediation/" in frame.filename or "/tests/" in frame.filename
             )
-            VIOLATIONS.append(f"{test}: case {case_id} locked after the audit head, {where}")
+            VIOLATIONS.append(f"{_test()}: case {case_id} locked after the audit head, {where}")
         locked.add(case_id)
+
+
+def _test() -> str:
+    return os.environ.get("PYTEST_CURRENT_TEST", "outside a test")
 
 
 def _case_id(parameters: Any) -> Any:

@@ -420,7 +420,7 @@ def test_a_refused_assessment_with_any_input_keeps_the_session_cookie_small(
         officer,
         filed.reference,
         version,
-        categories=["funding_change", *unknown],
+        categories=["consultation", *unknown],
         respondent_body_id="not a number",
         language="\u00e9" * 40,
     )
@@ -430,3 +430,5 @@ def test_a_refused_assessment_with_any_input_keeps_the_session_cookie_small(
     page = officer.get(f"/casework/cases/{filed.reference}")
     assert page.status_code == 200 and "Sign out" in page.text
     assert "Choose the public body" in page.text  # the refusal is shown, with the form
+    # What they ticked is ticked again (the saved assessment has funding_change only).
+    assert re.search(r'value="consultation"[^>]*checked', page.text)
