@@ -40,6 +40,9 @@ class StaffUser(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Sealed to the user's own key ("sealed:" and base64; accounts.store_totp_secret).
     totp_secret: Mapped[str | None] = mapped_column(Text)
+    # An authenticator being set up, until its first code: sealed alike, under another
+    # context (accounts.pending_totp_secret); never in the session cookie.
+    totp_pending_secret: Mapped[str | None] = mapped_column(Text)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

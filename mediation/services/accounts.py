@@ -241,25 +241,51 @@ def _totp_context(user: StaffUser) -> str:
 
 def store_totp_secret(session: Session, user: StaffUser, secret: str) -> None:
     """Keep the secret sealed to the user's current public key (nothing secret needed)."""
-    key = keyring.active_key(session, user.id)
-    if key is None:
-        raise InvalidInput("Choose a password before setting up an authenticator.")
-    envelope = seal_text(secret, keyring.public_key_of(key), _totp_context(user))
-    user.totp_secret = SEALED_TOTP + base64.b64encode(envelope).decode("ascii")
+    user.totp_secret = _sealed(session, user, secret, _totp_context(user))
 
 
 def totp_secret_of(user: StaffUser, keypair: KeyPair | None) -> str | None:
     """The user's authenticator secret, opened with their key; None if it cannot be."""
     stored = user.totp_secret
-    if not stored:
-        return None
-    if not stored.startswith(SEALED_TOTP):
+    if stored and not stored.startswith(SEALED_TOTP):
         return stored  # kept in the clear before secrets were sealed
-    if keypair is None:
+    return _opened(stored, keypair, _totp_context(user))
+
+
+# A new authenticator's secret waits for its first code in the database, sealed like a
+# confirmed one (under a context of its own), not in the session cookie: that is signed
+# but readable, and a copy of it taken while the user set up would hold their second
+# factor for good. Sealed to the user's key, it also survives a sign-in that expired
+# between scanning the key and typing the code.
+def _pending_context(user: StaffUser) -> str:
+    return f"staff:{user.id}:second-factor-pending"
+
+
+def pending_totp_secret(session: Session, user: StaffUser, keypair: KeyPair) -> str:
+    """The secret of the authenticator the user is setting up: the one already offered
+    while it opens with their key, else a new one, kept sealed (needs flushing)."""
+    offered = _opened(user.totp_pending_secret, keypair, _pending_context(user))
+    if offered is not None:
+        return offered
+    secret = new_totp_secret()
+    user.totp_pending_secret = _sealed(session, user, secret, _pending_context(user))
+    return secret
+
+
+def _sealed(session: Session, user: StaffUser, secret: str, context: str) -> str:
+    key = keyring.active_key(session, user.id)
+    if key is None:
+        raise InvalidInput("Choose a password before setting up an authenticator.")
+    envelope = seal_text(secret, keyring.public_key_of(key), context)
+    return SEALED_TOTP + base64.b64encode(envelope).decode("ascii")
+
+
+def _opened(stored: str | None, keypair: KeyPair | None, context: str) -> str | None:
+    if not stored or not stored.startswith(SEALED_TOTP) or keypair is None:
         return None
     try:
         envelope = base64.b64decode(stored[len(SEALED_TOTP) :], validate=True)
-        return open_text(envelope, keypair, _totp_context(user))
+        return open_text(envelope, keypair, context)
     except (VaultError, binascii.Error, ValueError):
         return None
 
@@ -306,10 +332,15 @@ def verify_totp(
         store_totp_secret(session, user, secret)  # a secret kept in the clear: seal it now
 
 
-def enrol_totp(session: Session, user: StaffUser, secret: str, code: str) -> None:
-    """Confirm a new authenticator by one valid code, then keep its secret."""
+def enrol_totp(session: Session, user: StaffUser, code: str, *, keypair: KeyPair) -> None:
+    """Confirm the authenticator being set up (`pending_totp_secret`) by one valid code,
+    then keep its secret as the user's own."""
+    secret = _opened(user.totp_pending_secret, keypair, _pending_context(user))
+    if secret is None:
+        raise InvalidCode()
     verify_totp(session, user, code, secret=secret)
     store_totp_secret(session, user, secret)
+    user.totp_pending_secret = None
     record(session, actor_for(user), "user.second_factor_enrolled")
 
 
@@ -336,7 +367,7 @@ def reset_access(session: Session, actor: Actor, user_id: int) -> str:
     if user is None:
         raise NotFound("There is no such user.")
     user.session_version += 1
-    user.totp_secret = None
+    user.totp_secret = user.totp_pending_secret = None
     user.totp_last_counter = None
     record(session, actor, "user.reset_issued", details={"user_id": user.id})
     return issue_setup_token(session, user, purpose="reset")

@@ -71,6 +71,7 @@ def create_staff_key(session: Session, user: StaffUser, password: str) -> str:
     if user.totp_secret and user.totp_secret.startswith("sealed:"):
         user.totp_secret = None
         user.totp_last_counter = None
+    user.totp_pending_secret = None  # sealed to the old key too
     for old in session.execute(
         select(StaffKey).where(StaffKey.user_id == user.id, StaffKey.retired_at.is_(None))
     ).scalars():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from urllib.parse import urlencode
 
 from flask import Flask
@@ -60,6 +62,37 @@ def test_wrong_code_is_refused_with_a_message(
     assert "Enter the 6-digit code" in response.text
 
 
+SETUP_KEY = re.compile(r'<code class="secret">([A-Z2-7]+)</code>')
+
+
+def _without_authenticator(app: Flask, user_id: int) -> None:
+    from mediation.extensions import db
+    from mediation.models.staff import StaffUser
+
+    with app.app_context():
+        row = db.session.get(StaffUser, user_id)
+        assert row is not None
+        row.totp_secret = None
+        db.session.commit()
+
+
+def _offered_key(client: FlaskClient) -> str:
+    page = client.get("/sign-in/set-up-authenticator")
+    assert page.status_code == 200
+    found = SETUP_KEY.search(page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def _session_cookie(app: Flask, client: FlaskClient) -> str:
+    """The session cookie's contents as the browser holds them, decoded (signed, not
+    encrypted: whoever has a copy can read them)."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return json.dumps(serializer.loads(cookie.value))
+
+
 def test_new_user_enrols_an_authenticator_before_signing_in(
     app: Flask, client: FlaskClient, make_staff: StaffFactory
 ) -> None:
@@ -69,21 +102,15 @@ def test_new_user_enrols_an_authenticator_before_signing_in(
     from mediation.models.staff import StaffUser
 
     user = make_staff("mediator")
-    with app.app_context():
-        row = db.session.get(StaffUser, user.id)
-        assert row is not None
-        row.totp_secret = None
-        db.session.commit()
+    _without_authenticator(app, user.id)
     response = client.post("/sign-in", data={"email": user.email, "password": user.password})
     assert response.headers["Location"].endswith("/sign-in/set-up-authenticator")
-    page = client.get("/sign-in/set-up-authenticator").text
-    with client.session_transaction() as session:
-        secret = session["enrol_secret"]
-    assert secret in page
+    secret = _offered_key(client)
     response = client.post("/sign-in/set-up-authenticator", data={"code": pyotp.TOTP(secret).now()})
     assert response.headers["Location"].endswith("/mediator/")
-    stored = user_row(app, user.id).totp_secret
-    assert stored is not None and secret not in stored  # sealed to the user's own key
+    row = user_row(app, user.id)
+    assert row.totp_secret is not None and secret not in row.totp_secret  # sealed
+    assert row.totp_pending_secret is None  # the set-up is over
     with app.app_context():
         from mediation.services import accounts, keyring
 
@@ -92,6 +119,61 @@ def test_new_user_enrols_an_authenticator_before_signing_in(
         keypair = keyring.unlock(db.session, row, user.password)
         assert accounts.totp_secret_of(row, keypair) == secret
         assert accounts.totp_secret_of(row, None) is None
+
+
+def test_the_new_authenticator_key_never_rides_in_the_session_cookie(
+    app: Flask, client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    """The cookie is signed but readable: a copy taken during set-up must not hold the
+    second factor. The key waits in the database, sealed to the user's own key."""
+    import pyotp
+
+    user = make_staff("analyst")
+    _without_authenticator(app, user.id)
+    client.post("/sign-in", data={"email": user.email, "password": user.password})
+    secret = _offered_key(client)
+    assert secret not in _session_cookie(app, client)
+    stored = user_row(app, user.id).totp_pending_secret
+    assert stored is not None and stored.startswith("sealed:") and secret not in stored
+    wrong = client.post("/sign-in/set-up-authenticator", data={"code": "000000"})
+    assert "code" in wrong.text and secret in wrong.text  # the same key, offered again
+    assert secret not in _session_cookie(app, client)
+    client.post("/sign-in/set-up-authenticator", data={"code": pyotp.TOTP(secret).now()})
+    assert client.get("/analyst/").status_code == 200
+    assert secret not in _session_cookie(app, client)
+
+
+def test_an_interrupted_set_up_offers_the_same_key_at_the_next_sign_in(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    """Someone who scanned the key, then lost their sign-in before typing a code, finds
+    the key their app already holds, not a new one their app does not know."""
+    import pyotp
+
+    user = make_staff("analyst")
+    _without_authenticator(app, user.id)
+    first = app.test_client()
+    first.post("/sign-in", data={"email": user.email, "password": user.password})
+    secret = _offered_key(first)
+    assert _offered_key(first) == secret  # a reload too
+    second = app.test_client()
+    second.post("/sign-in", data={"email": user.email, "password": user.password})
+    assert _offered_key(second) == secret
+    response = second.post("/sign-in/set-up-authenticator", data={"code": pyotp.TOTP(secret).now()})
+    assert response.headers["Location"].endswith("/analyst/")
+
+
+def test_set_up_without_a_held_key_is_sent_back_to_sign_in(
+    app: Flask, client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    user = make_staff("analyst")
+    _without_authenticator(app, user.id)
+    client.post("/sign-in", data={"email": user.email, "password": user.password})
+    with client.session_transaction() as session:
+        session.pop("custody")  # as when the key's custody has lapsed
+    response = client.get("/sign-in/set-up-authenticator")
+    assert response.headers["Location"].endswith("/sign-in")
+    assert user_row(app, user.id).totp_pending_secret is None
 
 
 def test_sign_in_is_throttled_per_client(throttled_app: Flask) -> None:

@@ -182,23 +182,27 @@ def code() -> Response | str:
 @public
 def enrol() -> Response | str:
     user = _pending_user()
-    if user is None or user.totp_secret:
+    # The key the password unlocked: the new secret is kept sealed to it (never in the
+    # session cookie) and opened with it when the code comes.
+    keypair = _pending_key_pair(user) if user is not None else None
+    if user is None or user.totp_secret or keypair is None:
         flash("Your sign-in expired. Sign in again.")
         return redirect(url_for("auth.sign_in"))
-    secret = session.get("enrol_secret")
-    if not isinstance(secret, str):
-        secret = accounts.new_totp_secret()
-        session["enrol_secret"] = secret
+    try:
+        secret = accounts.pending_totp_secret(database(), user, keypair)
+    except ServiceError as exc:
+        flash(str(exc))
+        return redirect(url_for("auth.sign_in"))
     form = CodeForm()
     error = None
     if form.validate_on_submit():
         try:
-            accounts.enrol_totp(database(), user, secret, form.code.data or "")
+            accounts.enrol_totp(database(), user, form.code.data or "", keypair=keypair)
         except ServiceError as exc:
             error = str(exc)
         else:
-            session.pop("enrol_secret", None)
             return _finish_sign_in(user)
+    db.session.commit()  # the secret offered, kept for the code (or the next visit)
     return render_template(
         "auth/enrol.html",
         form=form,
