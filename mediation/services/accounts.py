@@ -190,6 +190,8 @@ def complete_setup(
     else:
         recovery = keyring.create_staff_key(session, user, password)
     user.password_hash = hash_login_password(password)
+    # A set-up begun before the link (by whoever held the old password) is not carried on.
+    user.totp_pending_secret = None
     user.session_version = (user.session_version or 0) + 1
     keyring.release_all_custody(session, user.id)
     setup.used_at = utcnow()
@@ -261,14 +263,34 @@ def _pending_context(user: StaffUser) -> str:
     return f"staff:{user.id}:second-factor-pending"
 
 
+# How long a key offered for set-up is offered again (the time it was offered is sealed
+# with it): long enough to finish a set-up interrupted after scanning, not so long that a
+# key once on someone's screen becomes their second factor weeks later.
+PENDING_SET_UP_LIFETIME = timedelta(hours=24)
+
+
 def pending_totp_secret(session: Session, user: StaffUser, keypair: KeyPair) -> str:
     """The secret of the authenticator the user is setting up: the one already offered
-    while it opens with their key, else a new one, kept sealed (needs flushing)."""
-    offered = _opened(user.totp_pending_secret, keypair, _pending_context(user))
+    while it opens with their key and is recent, else a new one, kept sealed (needs
+    flushing)."""
+    offered = _pending_secret(user, keypair)
     if offered is not None:
         return offered
     secret = new_totp_secret()
-    user.totp_pending_secret = _sealed(session, user, secret, _pending_context(user))
+    offered_at = int(utcnow().timestamp())
+    user.totp_pending_secret = _sealed(
+        session, user, f"{secret} {offered_at}", _pending_context(user)
+    )
+    return secret
+
+
+def _pending_secret(user: StaffUser, keypair: KeyPair) -> str | None:
+    opened = _opened(user.totp_pending_secret, keypair, _pending_context(user))
+    secret, _, offered_at = (opened or "").partition(" ")
+    if not secret or not offered_at.isdigit():
+        return None
+    if utcnow().timestamp() - int(offered_at) > PENDING_SET_UP_LIFETIME.total_seconds():
+        return None
     return secret
 
 
@@ -335,7 +357,7 @@ def verify_totp(
 def enrol_totp(session: Session, user: StaffUser, code: str, *, keypair: KeyPair) -> None:
     """Confirm the authenticator being set up (`pending_totp_secret`) by one valid code,
     then keep its secret as the user's own."""
-    secret = _opened(user.totp_pending_secret, keypair, _pending_context(user))
+    secret = _pending_secret(user, keypair)
     if secret is None:
         raise InvalidCode()
     verify_totp(session, user, code, secret=secret)
@@ -362,11 +384,14 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> St
 
 
 def reset_access(session: Session, actor: Actor, user_id: int) -> str:
-    """Issue a new set-up link and end the user's sessions (password forgotten)."""
+    """Issue a new set-up link and end the user's sessions (password forgotten, or the
+    account or its authenticator lost). The old password stops working too: with the
+    authenticator gone it would otherwise let whoever knows it set up their own."""
     user = session.get(StaffUser, user_id)
     if user is None:
         raise NotFound("There is no such user.")
     user.session_version += 1
+    user.password_hash = None
     user.totp_secret = user.totp_pending_secret = None
     user.totp_last_counter = None
     record(session, actor, "user.reset_issued", details={"user_id": user.id})

@@ -7,6 +7,7 @@ import random
 import re
 from urllib.parse import urlencode
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -329,3 +330,63 @@ def test_a_new_key_pair_drops_a_secret_sealed_to_the_old_one(
         keyring.create_staff_key(db.session, row, "another long password for the key")
         db.session.commit()
     assert user_row(app, user.id).totp_secret is None
+
+
+def test_a_reset_stops_the_old_password_and_drops_a_set_up_begun_with_it(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    """Someone holding the old password cannot use a reset (which removes the
+    authenticator) to set up their own; nor can a key they were offered before it become
+    the user's second factor after the user sets a new password with their recovery key."""
+    from mediation.extensions import db
+    from mediation.models.staff import StaffUser
+    from mediation.services import accounts
+    from mediation.services.audit import Actor
+
+    user = make_staff("analyst")
+    _without_authenticator(app, user.id)
+    intruder = app.test_client()
+    intruder.post("/sign-in", data={"email": user.email, "password": user.password})
+    planted = _offered_key(intruder)
+    with app.app_context():
+        token = accounts.reset_access(db.session, Actor.system("admin"), user.id)
+        db.session.commit()
+    refused = app.test_client().post(
+        "/sign-in", data={"email": user.email, "password": user.password}
+    )
+    assert refused.status_code == 200 and "Enter a correct email address" in refused.text
+    # The offered key is dropped by the reset, and again by the set-up link, whatever
+    # was begun in between (as when the pending key was sealed just before the link).
+    with app.app_context():
+        row = db.session.get(StaffUser, user.id)
+        assert row is not None and row.totp_pending_secret is None
+        row.totp_pending_secret = "sealed:left-from-before"
+        db.session.commit()
+        recovery = accounts.complete_setup(db.session, token, "a brand new long password")[1]
+        db.session.commit()
+        assert recovery
+    assert user_row(app, user.id).totp_pending_secret is None
+    owner = app.test_client()
+    owner.post("/sign-in", data={"email": user.email, "password": "a brand new long password"})
+    assert _offered_key(owner) != planted
+
+
+def test_a_key_offered_more_than_a_day_ago_is_not_offered_again(
+    app: Flask, make_staff: StaffFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from mediation.models.time import utcnow
+    from mediation.services import accounts
+
+    user = make_staff("analyst")
+    _without_authenticator(app, user.id)
+    first = app.test_client()
+    first.post("/sign-in", data={"email": user.email, "password": user.password})
+    old = _offered_key(first)
+    later = utcnow() + accounts.PENDING_SET_UP_LIFETIME + timedelta(minutes=1)
+    monkeypatch.setattr(accounts, "utcnow", lambda: later)
+    monkeypatch.setattr("mediation.web.auth.routes.utcnow", lambda: later)
+    second = app.test_client()
+    second.post("/sign-in", data={"email": user.email, "password": user.password})
+    assert _offered_key(second) != old
