@@ -1,10 +1,14 @@
 """Complainant sign-in with reference and passphrase: slowed guessing and key custody.
 
-Guessing is slowed per reference typed and per client, each counted under a keyed hash
-(the reference and the address themselves are never stored). After a few free failures
-each further attempt must wait twice as long as the last, up to a cap: never a lock-out
-that an attacker could hold against a real complainant. A refused attempt is not a
-failure, so hammering does not lengthen the wait.
+Guessing is slowed per reference for each client, and per client over every reference,
+each counted under a keyed hash (the reference and the address themselves are never
+stored). After a few free failures each further attempt must wait twice as long as the
+last, up to a cap. A refused attempt is not a failure, so hammering does not lengthen the
+wait. Failures are not counted per reference alone, across every client: the public body
+complained about sees the reference, and one wrong guess sent each time the wait ended
+would keep the real complainant, signing in from anywhere else, waiting for good: a
+lock-out by another name. A 7-word passphrase (about 90 bits) behind Argon2id needs no
+such limit against guessing spread over many clients.
 
 The derived key is then held like a staff member's: sealed in the database under a random
 key that only the session cookie holds.
@@ -50,14 +54,14 @@ SESSION_CAP = timedelta(hours=12)
 
 
 class SignInThrottled(ServiceError):
-    """Too many recent failures for this reference or from this client: wait, then retry."""
+    """Too many recent failures from this client: wait, then retry."""
 
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         unit = "second" if retry_after == 1 else "seconds"
         super().__init__(
-            "There have been several wrong attempts to sign in to this case or from your "
-            f"connection. Wait {retry_after} {unit}, then try again."
+            "There have been several wrong attempts to sign in from your connection. "
+            f"Wait {retry_after} {unit}, then try again."
         )
 
 
@@ -75,8 +79,10 @@ def _keyed(kind: str, value: str) -> str:
 
 
 def throttle_keys(reference: str, client: str) -> tuple[str, str]:
-    """Keyed hashes of the normalised reference and of the client address."""
-    return _keyed("reference", normalise_reference(reference)), _keyed("client", client)
+    """Keyed hashes of the normalised reference typed from this client, and of the client
+    address."""
+    typed = f"{normalise_reference(reference)}\x00{client}"
+    return _keyed("reference-from-client", typed), _keyed("client", client)
 
 
 def _wait_for(session: Session, key_hash: str, now: datetime) -> float:
@@ -142,7 +148,7 @@ def sign_in(
     except UnknownCaseOrPassphrase:
         _record_failure(session, (reference_key, client_key), now)
         raise
-    # The real complainant got in: the guesses against this reference no longer matter.
+    # The real complainant got in: their own slips at this reference no longer count.
     session.execute(delete(SignInFailure).where(SignInFailure.key_hash == reference_key))
     session.execute(delete(ComplainantSession).where(ComplainantSession.expires_at <= now))
     blob, cookie_key = seal_for_custody(

@@ -23,7 +23,7 @@ EXAMPLES = int(os.environ.get("FORM_FUZZ_EXAMPLES", "12"))
 KEPT_ON_REFUSAL = {
     # G7: the complaint form saves every page as typed, valid or not, sealed in a draft.
     "intake": {"intake_drafts", "intake_draft_documents"},
-    # Wrong passphrases are counted, per reference and per client, to slow guessing (G4).
+    # Wrong passphrases are counted, per reference from a client and per client (G4).
     "complainant sign-in": {"complainant_sign_in_failures"},
     # A refused staff sign-in is an audit event.
     "staff sign-in": {"audit_entries", "audit_head"},

@@ -72,7 +72,7 @@ def test_messages_are_sealed_and_shown_only_to_the_complainant(
     assert empty.status_code == 200 and "Enter your message" in empty.text
 
 
-def test_a_message_written_as_the_session_idles_out_is_kept_and_sent_after_sign_in(
+def test_a_message_written_as_the_session_idles_out_is_kept_to_send_after_sign_in(
     app: Flask, client: FlaskClient, journey: Callable[..., Receipt], clock: Clock
 ) -> None:
     receipt = journey("confidential")
@@ -91,8 +91,43 @@ def test_a_message_written_as_the_session_idles_out_is_kept_and_sent_after_sign_
             "kept_text": seeded.MESSAGE,
         },
     )
-    assert resumed.status_code == 302
+    # Shown in the message box to check and send, not sent by signing in.
+    assert resumed.status_code == 200
+    assert "Check your message, then send it" in resumed.text
+    box = re.search(r"<textarea[^>]*>(.*?)</textarea>", resumed.text, re.DOTALL)
+    assert box is not None and seeded.MESSAGE in box[1]
+    assert _messages_sent(app) == 0
+    sent = client.post("/my-complaint/messages", data={"text": seeded.MESSAGE})
+    assert sent.status_code == 302 and _messages_sent(app) == 1
     assert seeded.MESSAGE in client.get("/my-complaint/").text
+
+
+def _messages_sent(app: Flask) -> int:
+    with app.app_context():
+        return len(db.session.execute(select(CaseMessage)).all())
+
+
+def test_another_site_cannot_have_a_message_sent_by_the_next_sign_in(
+    app: Flask, journey: Callable[..., Receipt]
+) -> None:
+    """A form on another site posts without the session cookie (SameSite=Strict) and so
+    gets the "session ended" page with its text kept: signing in from there must not send
+    that text in the complainant's name."""
+    receipt = journey("confidential")
+    planted = "We withdraw every complaint and thank the council for its patience."
+    victim = app.test_client()
+    ended = victim.post("/my-complaint/messages", data={"text": planted})
+    assert "Your session has ended" in ended.text
+    victim.post(
+        "/my-complaint/sign-in",
+        data={
+            "reference": receipt.reference,
+            "passphrase": receipt.passphrase,
+            "resume": "message",
+            "kept_text": planted,
+        },
+    )
+    assert _messages_sent(app) == 0
 
 
 def test_documents_can_be_added_and_downloaded_by_the_complainant(

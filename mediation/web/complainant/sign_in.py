@@ -6,10 +6,9 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from mediation.extensions import client_address, database, db
-from mediation.services import complainant_portal, complainant_sessions
+from mediation.services import complainant_sessions
 from mediation.services.complainant_sessions import SignInThrottled
 from mediation.services.complaints import UnknownCaseOrPassphrase
-from mediation.services.errors import ServiceError
 from mediation.web.access import public
 from mediation.web.complainant.portal_forms import RESUMABLE, SignInForm
 from mediation.web.complainant.routes import blueprint
@@ -71,20 +70,15 @@ def sign_in() -> Response | tuple[str, int]:
 
 
 def _carry_on(resume: str, kept: str) -> Response | tuple[str, int]:
-    """After signing in again: send the kept message, or show the kept text in its form."""
-    signed_in = current_complainant()
-    assert signed_in is not None
-    case, _ = signed_in
-    if resume == "message" and kept:
-        try:
-            complainant_portal.send_message(database(), case, kept)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash("You are signed in again, and your message has been sent.", "success")
-        return redirect(url_for(".portal") + "#messages")
+    """After signing in again: the kept text in its form, to check and send. Never sent
+    by the sign-in itself: the text came back from a page that anyone can post to (a
+    form on another site, without the cookie, gets the same "session ended" page)."""
+    if resume == "message":
+        from mediation.web.complainant.portal import render_portal
+        from mediation.web.complainant.portal_forms import MessageForm
+
+        flash("You are signed in again. Check your message, then send it.")
+        return render_portal(message_form=MessageForm(formdata=None, data={"text": kept}))
     from mediation.web.complainant import portal_actions
 
     return portal_actions.resume_action(resume, kept)
