@@ -277,7 +277,11 @@ def _release(session: Session, case: Case, offer: MediatorOffer, status: str) ->
 
 
 def decline(session: Session, mediator: StaffUser, case: Case, reason: str) -> MediatorOffer:
-    """No to the offer (or a conflict once names are known): the case goes back."""
+    """No to the offer (or a conflict once names are known): the case goes back. Only
+    the mediator it was offered to: checked before the workflow moves anything."""
+    offer = live_offer(session, case, mediator.id)
+    if offer is None:
+        raise NotFound("There is no offer of this case waiting for you.")
     perform(
         session,
         case,
@@ -286,15 +290,16 @@ def decline(session: Session, mediator: StaffUser, case: Case, reason: str) -> M
         role=MEDIATOR,
         fields={"reason": reason},
     )
-    offer = live_offer(session, case, mediator.id)
-    if offer is None:
-        raise NotFound("There is no offer of this case waiting for you.")
     _release(session, case, offer, "declined")
     return offer
 
 
 def withdraw(session: Session, mediator: StaffUser, case: Case, reason: str) -> MediatorOffer:
-    """A mediator leaves a case in mediation (a conflict found later): keys taken back."""
+    """A mediator leaves a case in mediation (a conflict found later): keys taken back.
+    Only the case's own mediator: checked before the workflow moves anything."""
+    offer = live_offer(session, case, mediator.id)
+    if offer is None:
+        raise NotFound("You are not the mediator of this case.")
     perform(
         session,
         case,
@@ -303,9 +308,6 @@ def withdraw(session: Session, mediator: StaffUser, case: Case, reason: str) -> 
         role=MEDIATOR,
         fields={"reason": reason},
     )
-    offer = live_offer(session, case, mediator.id)
-    if offer is None:
-        raise NotFound("You are not the mediator of this case.")
     _release(session, case, offer, "withdrawn")
     return offer
 

@@ -181,6 +181,31 @@ def test_a_mediator_sees_the_summary_then_the_names_then_the_case_file(
     assert other.get(f"/mediator/cases/{filed.reference}").status_code == 404
 
 
+def test_a_mediator_with_no_offer_learns_nothing_of_a_case_by_answering_it(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    """Another mediator's case, unknown references and the offer's forms all give the same
+    bare 404, before any service is asked: no refusal naming the case's state, and
+    nothing moved."""
+    filed = driver.to("mediator_appointed")
+    other = client_for(app, staffed.logins["other_mediator"])
+    unknown = other.post("/mediator/cases/CM-ZZZZ-ZZZZ/offer", data={"answer": "decline"})
+    for path, data in (
+        ("offer", {"answer": "decline", "reason": "not mine"}),
+        ("offer", {"answer": "accept"}),
+        ("declaration", {"reason": "a conflict"}),
+        ("declaration", {"no_conflict": "y"}),
+    ):
+        answer = other.post(f"/mediator/cases/{filed.reference}/{path}", data=data)
+        assert answer.status_code == 404
+        assert answer.text == unknown.text
+        assert "appointed" not in answer.text.lower()
+    db.session.refresh(filed.case)
+    assert filed.case.state == "mediator_appointed"
+    offer = db.session.execute(select(MediatorOffer)).scalar_one()
+    assert offer.mediator_id == staffed.mediator.id and offer.status == "offered"
+
+
 def test_a_mediator_declaring_a_conflict_hands_the_case_back(
     app: Flask, driver: Driver, staffed: Staffed
 ) -> None:

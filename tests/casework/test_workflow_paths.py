@@ -313,3 +313,22 @@ def test_the_refer_action_offers_the_list_of_destinations(app: Flask, driver: Dr
     assert "Choose where the case is referred to from the list." in response.text
     db.session.refresh(filed.case)
     assert filed.case.state == "respondent_declined"
+
+
+@pytest.mark.parametrize("leave", ["decline", "withdraw"])
+def test_a_mediator_the_case_is_not_theirs_moves_nothing_even_uncommitted(
+    app: Flask, driver: Driver, leave: str
+) -> None:
+    """Declining or withdrawing checks the offer before the workflow moves anything, so
+    no caller's order of rollback is what keeps another mediator's case in place."""
+    from mediation.services.errors import NotFound
+
+    filed = driver.to("mediator_appointed" if leave == "decline" else "in_mediation")
+    case = filed.case
+    entries = db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    with pytest.raises(NotFound):
+        getattr(routing, leave)(db.session, driver.s.other_mediator, case, "Not mine")
+    db.session.flush()
+    assert case.state == ("mediator_appointed" if leave == "decline" else "in_mediation")
+    assert db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == entries
+    db.session.rollback()

@@ -49,10 +49,14 @@ _refused = MEDIATOR_PAGE.refused
 
 
 def _offered_case(reference: str) -> Case:
-    """A case offered to the signed-in mediator (before it is theirs), or 404."""
+    """A case offered to the signed-in mediator (before it is theirs), or 404: for anyone
+    else, before any service is asked, so that a refusal cannot tell them the case exists
+    or what state it is in."""
     try:
         found = case_access.find(database(), reference)
     except case_access.CaseNotFound:
+        abort(404)
+    if routing.live_offer(database(), found, signed_in_user().id) is None:
         abort(404)
     return found
 
