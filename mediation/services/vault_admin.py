@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mediation.domain.permissions import CASE_OFFICER, MEDIATOR
 from mediation.models.cases import Case, CaseDocument, CaseMessage, SealedKey
+from mediation.models.intake import ComplainantSession
 from mediation.models.staff import StaffUser
 from mediation.models.statistics import StatisticsKey, StatisticsKeyGrant
 from mediation.services import (
@@ -294,6 +295,8 @@ def purge_expired(session: Session, today: date | None = None) -> list[str]:
             document.name = document.content = None
         casework_keys.forget_case(session, case)
         sealed_reasons.forget(session, case)
+        # A complainant signed in holds their key in custody: nothing left to open with it.
+        session.execute(delete(ComplainantSession).where(ComplainantSession.case_id == case.id))
         case.keys_destroyed_on = today
         record(
             session,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from mediation.services import complaints
 from mediation.services.complainant_sessions import MAX_DELAY_SECONDS, delay_after
@@ -184,3 +185,25 @@ def test_unknown_reference_and_wrong_passphrase_take_comparable_time(
     # The fastest run of each is the least disturbed by anything else on the machine.
     ratio = min(wrong) / min(unknown)
     assert 0.5 < ratio < 2.0, (wrong, unknown)
+
+
+def test_signing_in_again_ends_the_session_held_before(
+    app: Flask, journey: Callable[..., Receipt], clock: Clock
+) -> None:
+    """The earlier session's custody row goes, so a copy of the earlier cookie opens
+    nothing, rather than staying usable until it idles out."""
+    from mediation.extensions import db
+    from mediation.models.intake import ComplainantSession
+
+    receipt = journey("anonymous")
+    browser = app.test_client()
+    assert sign_in(browser, receipt.reference, receipt.passphrase, COMPLAINANT).status_code == 302
+    earlier = browser.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert earlier is not None
+    assert sign_in(browser, receipt.reference, receipt.passphrase, COMPLAINANT).status_code == 302
+    with app.app_context():
+        assert len(db.session.execute(select(ComplainantSession)).all()) == 1
+    copy = app.test_client()
+    copy.set_cookie(app.config["SESSION_COOKIE_NAME"], earlier.value)
+    assert copy.get("/my-complaint/").status_code == 302  # to the sign-in page
+    assert browser.get("/my-complaint/").status_code == 200

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from mediation.extensions import db
 from mediation.models.cases import Case
+from mediation.models.intake import ComplainantSession
 from mediation.models.staff import StaffUser
-from mediation.services import accounts, complaints, identity_access, keyring, settings
+from mediation.services import (
+    accounts,
+    complainant_sessions,
+    complaints,
+    identity_access,
+    keyring,
+    settings,
+)
 from mediation.services.audit import Actor
 from mediation.services.case_keys import NotAHolder
 from mediation.services.complaints import UnknownCaseOrPassphrase
@@ -347,6 +355,10 @@ def test_purge_destroys_keys_after_retention_and_keeps_the_statistics(world: Wor
     old.case.closed_on = date.today() - timedelta(days=400)
     recent.case.closed_on = date.today() - timedelta(days=30)
     db.session.commit()
+    now = datetime.now(UTC)
+    for filed in (old, recent):  # each complainant signed in, their key held in custody
+        complainant_sessions.sign_in(db.session, filed.reference, filed.passphrase, "c", now)
+    db.session.commit()
     assert purge_expired(db.session) == [old.reference]
     db.session.commit()
     db.session.expire_all()
@@ -359,6 +371,8 @@ def test_purge_destroys_keys_after_retention_and_keeps_the_statistics(world: Wor
         complaints.complainant_keypair(db.session, old.reference, old.passphrase)
     kept = db.session.get(Case, recent.case.id)
     assert kept is not None and kept.narrative is not None
+    held = db.session.execute(select(ComplainantSession.case_id)).scalars().all()
+    assert held == [recent.case.id]  # the purged case's custody went with its keys
 
 
 def test_a_lost_password_loses_no_case_while_a_custodian_remains(world: World) -> None:

@@ -58,6 +58,8 @@ def sign_in() -> Response | tuple[str, int]:
             db.session.commit()  # the failure is counted, so the next guess waits longer
             error = str(exc)
         else:
+            # A session this browser already held ends here, its custody row with it.
+            complainant_sessions.sign_out(database(), complainant_ticket())
             db.session.commit()
             forget_complainant()
             remember_complainant(ticket)
