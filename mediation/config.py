@@ -34,6 +34,10 @@ class Defaults:
     # Sign-in throttling (Flask-Limiter syntax).
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     RATELIMIT_ENABLED = True
+    # Complaint drafts started, and uploads into drafts, per client: each draft may hold
+    # documents for 24 hours, so without these one script could fill the disk.
+    DRAFT_RATE_LIMIT = "20 per hour;60 per day"
+    UPLOAD_RATE_LIMIT = "60 per hour;200 per day"
 
     # Vault.
     VAULT_SUITE = "x25519"  # or "mlkem768-x25519"

@@ -7,6 +7,7 @@ from io import BytesIO
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from tests import seeded
 from tests.conftest import StaffLogin
@@ -197,3 +198,64 @@ def test_an_impossible_body_number_is_refused_politely(
     response = client.post("/my-complaint/new/body", data={"body_id": "9" * 25})
     assert response.status_code == 200
     assert "<title>Error: " in response.text
+
+
+def test_drafts_started_from_one_connection_are_limited_and_the_page_is_kept(
+    throttled_app: Flask,
+) -> None:
+    """Each draft may hold documents for a day: one script must not start them without
+    end. Past the limit the page comes back as typed, saying why and what to do."""
+    from mediation.extensions import db
+    from mediation.models.intake import Draft
+
+    throttled_app.config["DRAFT_RATE_LIMIT"] = "3 per hour"
+    for _ in range(3):
+        fresh = throttled_app.test_client()  # no draft cookie: each starts a draft
+        answer = fresh.post("/my-complaint/new/openness", data={"openness": "anonymous"})
+        assert answer.status_code == 302
+    refused = throttled_app.test_client().post(
+        "/my-complaint/new/what_happened",
+        data={"what_happened": seeded.NARRATIVE, "when": "May"},
+    )
+    assert refused.status_code == 429
+    assert "Too many complaints have been started from your connection" in refused.text
+    assert seeded.NARRATIVE in refused.text  # what was typed is on the page
+    elsewhere = throttled_app.test_client()
+    answer = elsewhere.post(
+        "/my-complaint/new/openness",
+        data={"openness": "anonymous"},
+        environ_base={"REMOTE_ADDR": "198.51.100.9"},
+    )
+    assert answer.status_code == 302  # another connection is not held back
+    with throttled_app.app_context():
+        assert len(db.session.execute(select(Draft)).all()) == 4
+
+
+def test_uploads_from_one_connection_are_limited(throttled_app: Flask) -> None:
+    from mediation.extensions import db
+    from mediation.models.intake import DraftDocument
+
+    throttled_app.config["UPLOAD_RATE_LIMIT"] = "2 per hour"
+    client = throttled_app.test_client()
+
+    def upload(name: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            "/my-complaint/new/documents",
+            data={"action": "upload", "files": [(BytesIO(b"minutes"), name)]},
+            content_type="multipart/form-data",
+        )
+
+    assert (
+        client.post("/my-complaint/new/openness", data={"openness": "anonymous"}).status_code == 302
+    )
+    assert upload("one.txt").status_code == 200
+    assert upload("two.txt").status_code == 200
+    refused = upload("three.txt")
+    assert refused.status_code == 429
+    assert "Too many files have been sent from your connection" in refused.text
+    with throttled_app.app_context():
+        assert len(db.session.execute(select(DraftDocument)).all()) == 2
+    # Other answers still go through: only files are held back.
+    assert (
+        client.post("/my-complaint/new/openness", data={"openness": "anonymous"}).status_code == 302
+    )
