@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mediation.domain.permissions import ALL_ROLES, RESPONDENT
@@ -147,7 +147,9 @@ def create_staff_user(
 
 
 def issue_setup_token(session: Session, user: StaffUser, purpose: str) -> str:
-    """A single-use link token; only its hash is stored."""
+    """A single-use link token; only its hash is stored. Any earlier link of the user's
+    stops working: a reset is often made because one went astray."""
+    _retire_setup_tokens(session, user)
     token = secrets.token_urlsafe(32)
     session.add(
         SetupToken(
@@ -158,6 +160,15 @@ def issue_setup_token(session: Session, user: StaffUser, purpose: str) -> str:
         )
     )
     return token
+
+
+def _retire_setup_tokens(session: Session, user: StaffUser) -> None:
+    """Mark every unused set-up link of the user's as used (now)."""
+    session.execute(
+        update(SetupToken)
+        .where(SetupToken.user_id == user.id, SetupToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
 
 
 def redeem_setup_token(session: Session, token: str) -> SetupToken:
@@ -195,6 +206,7 @@ def complete_setup(
     user.session_version = (user.session_version or 0) + 1
     keyring.release_all_custody(session, user.id)
     setup.used_at = utcnow()
+    _retire_setup_tokens(session, user)  # any other link, made before this one was used
     record(
         session,
         actor_for(user),
@@ -374,6 +386,7 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> St
         raise InvalidInput("You cannot deactivate your own account.")
     user.active = active
     user.session_version += 1
+    keyring.release_all_custody(session, user.id)  # their held key, wherever signed in
     record(
         session,
         actor,
@@ -391,6 +404,7 @@ def reset_access(session: Session, actor: Actor, user_id: int) -> str:
     if user is None:
         raise NotFound("There is no such user.")
     user.session_version += 1
+    keyring.release_all_custody(session, user.id)
     user.password_hash = None
     user.totp_secret = user.totp_pending_secret = None
     user.totp_last_counter = None

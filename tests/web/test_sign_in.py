@@ -246,16 +246,42 @@ def test_deactivation_ends_existing_sessions(
     assert client.get("/analyst/").status_code == 302
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example.org/",
+        "/\t/evil.example.org",  # browsers drop the tab: //evil.example.org
+        "/\n/evil.example.org",
+        "/\\evil.example.org",  # a backslash is read as a slash
+        "/\\/evil.example.org",
+        "https://evil.example.org/",
+        "/\x7f/evil.example.org",
+    ],
+)
 def test_next_parameter_only_redirects_within_the_site(
+    app: Flask, make_staff: StaffFactory, target: str
+) -> None:
+    user = make_staff("analyst")
+    client = app.test_client()
+    client.post(
+        "/sign-in?" + urlencode({"next": target}),
+        data={"email": user.email, "password": user.password},
+    )
+    response = client.post("/sign-in/code", data={"code": current_code(user.totp_secret)})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/analyst/")
+
+
+def test_a_next_within_the_site_is_where_sign_in_ends(
     client: FlaskClient, make_staff: StaffFactory
 ) -> None:
     user = make_staff("analyst")
     client.post(
-        "/sign-in?next=//evil.example.org/",
+        "/sign-in?" + urlencode({"next": "/analyst/?tab=2"}),
         data={"email": user.email, "password": user.password},
     )
     response = client.post("/sign-in/code", data={"code": current_code(user.totp_secret)})
-    assert response.headers["Location"].endswith("/analyst/")
+    assert response.headers["Location"].endswith("/analyst/?tab=2")
 
 
 def test_a_next_too_long_for_the_session_cookie_is_dropped_and_sign_in_still_works(
@@ -390,3 +416,56 @@ def test_a_key_offered_more_than_a_day_ago_is_not_offered_again(
     second = app.test_client()
     second.post("/sign-in", data={"email": user.email, "password": user.password})
     assert _offered_key(second) != old
+
+
+def test_a_new_set_up_link_ends_every_earlier_one(app: Flask, make_staff: StaffFactory) -> None:
+    """A reset is often made because a link went astray: the stray link must not work
+    afterwards, neither before the new one is used nor after."""
+    from mediation.extensions import db
+    from mediation.services import accounts
+    from mediation.services.audit import Actor
+    from mediation.services.errors import ServiceError
+
+    user = make_staff("analyst")
+    with app.app_context():
+        stray = accounts.reset_access(db.session, Actor.system("admin"), user.id)
+        db.session.commit()
+        fresh = accounts.reset_access(db.session, Actor.system("admin"), user.id)
+        db.session.commit()
+        with pytest.raises(ServiceError):
+            accounts.redeem_setup_token(db.session, stray)
+        accounts.complete_setup(db.session, fresh, "a brand new long password")
+        db.session.commit()
+        for used in (stray, fresh):
+            with pytest.raises(ServiceError):
+                accounts.redeem_setup_token(db.session, used)
+    assert app.test_client().get(f"/set-up/{stray}").status_code == 404
+
+
+def test_deactivating_or_resetting_a_user_drops_their_held_key(
+    app: Flask, client: FlaskClient, auth: AuthActions, make_staff: StaffFactory
+) -> None:
+    from sqlalchemy import func, select
+
+    from mediation.extensions import db
+    from mediation.models.vault import KeyCustody
+    from mediation.services import accounts
+    from mediation.services.audit import Actor
+
+    def held(user_id: int) -> int:
+        with app.app_context():
+            query = select(func.count()).select_from(KeyCustody)
+            return db.session.execute(query.where(KeyCustody.user_id == user_id)).scalar_one()
+
+    for change in ("deactivate", "reset"):
+        user = make_staff("case_officer")
+        auth.sign_in(user)
+        assert held(user.id) == 1
+        with app.app_context():
+            if change == "deactivate":
+                accounts.set_active(db.session, Actor.system("admin"), user.id, active=False)
+            else:
+                accounts.reset_access(db.session, Actor.system("admin"), user.id)
+            db.session.commit()
+        assert held(user.id) == 0
+        auth.sign_out()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -74,15 +75,18 @@ NEXT_LIMIT = 512  # a longer `next` is dropped: it rides in the session cookie (
 
 def _safe_next(target: str | None) -> str | None:
     """A path on this site to go to after signing in; anything else (another host, or too
-    long to keep in the session cookie without the browser dropping it) is ignored."""
-    if (
-        target
-        and len(target) <= NEXT_LIMIT
-        and target.startswith("/")
-        and not target.startswith("//")
-    ):
-        return target
-    return None
+    long to keep in the session cookie without the browser dropping it) is ignored.
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so a slash,
+    a tab, then "/evil.example" would leave the site: a control character or a backslash
+    anywhere refuses the whole path."""
+    if not target or len(target) > NEXT_LIMIT or not target.startswith("/"):
+        return None
+    if any(ord(c) < 0x20 or c in "\x7f\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
 
 
 def _pending_user() -> StaffUser | None:
