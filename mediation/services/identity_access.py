@@ -152,6 +152,16 @@ def decide_identity_request(
         raise InvalidInput(f"This request was already {request.status}.")
     if any(d.officer_id == officer.id for d in request.decisions):
         raise InvalidInput("You have already decided on this request; another officer must.")
+    # Only a custodian of this case decides: one whose key holds its identity key. A case
+    # officer account nobody has admitted (which an admin can make) must not count as
+    # one of two approvals.
+    try:
+        case_keys.open_grant(case, IDENTITY_KEY, officer_key)
+    except case_keys.NotAHolder as exc:
+        raise NotAllowed(
+            "Only a case officer who holds this case's keys can decide on this request. "
+            "Ask a custodian to admit you first."
+        ) from exc
     decision = IdentityDecision(officer_id=officer.id, approved=approve, reason="")
     request.decisions.append(decision)
     session.flush()

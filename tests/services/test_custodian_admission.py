@@ -123,3 +123,56 @@ def test_the_admin_never_sees_a_set_up_link_for_a_public_bodys_user(
     with app.app_context():
         user = db.session.get(StaffUser, respondent.id)
         assert user is not None and user.totp_secret is not None
+
+
+def test_an_officer_nobody_admitted_cannot_be_one_of_two_approvals(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    """An admin can make a case officer account; before a custodian admits it, its
+    approval of an identity request must not count, or an admin plus one real officer
+    would disclose who complained."""
+    from mediation.services import identity_access, settings
+    from mediation.services.errors import NotAllowed
+
+    custodian_login, mediator_login = make_staff("case_officer"), make_staff("mediator")
+    with app.app_context():
+        settings.change_setting(db.session, Actor.system("test"), "identity_approvals_required", 2)
+        rogue = case_officer_set_up_by_link("rogue@staff.example.org", "Rogue")
+        rogue_key = keyring.unlock(db.session, rogue, TEST_PASSWORD)
+        custodian = db.session.get(StaffUser, custodian_login.id)
+        mediator = db.session.get(StaffUser, mediator_login.id)
+        assert rogue_key is not None and custodian is not None and mediator is not None
+        custodian_key = keyring.unlock(db.session, custodian, TEST_PASSWORD)
+        assert custodian_key is not None
+        case = file_one().case
+        identity_access.assign_mediator(db.session, custodian, custodian_key, case, mediator)
+        request = identity_access.request_identity(
+            db.session, mediator, case, "Need the contact's name for the session"
+        )
+        db.session.commit()
+        for approve in (True, False):
+            with pytest.raises(NotAllowed, match="holds this case's keys"):
+                identity_access.decide_identity_request(
+                    db.session,
+                    rogue,
+                    rogue_key,
+                    request.id,
+                    approve=approve,
+                    reason="Looks fine to me as an officer",
+                )
+            db.session.rollback()
+        identity_access.decide_identity_request(
+            db.session,
+            custodian,
+            custodian_key,
+            request.id,
+            approve=True,
+            reason="Approved after review of the need",
+        )
+        db.session.commit()
+        db.session.refresh(request)
+        assert request.status == "pending"  # one of two: nothing disclosed
+        with pytest.raises(NotAHolder):
+            case_keys.open_grant(
+                case, case_keys.IDENTITY_KEY, keyring.unlock(db.session, mediator, TEST_PASSWORD)
+            )  # type: ignore[arg-type]
