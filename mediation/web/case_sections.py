@@ -9,7 +9,6 @@ the handlers here, with the page to return to.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from flask import flash, make_response, redirect, url_for
 from flask_wtf import FlaskForm
@@ -23,6 +22,7 @@ from mediation.services import case_files, disclosure_statements, mediation_work
 from mediation.services.errors import ServiceError
 from mediation.web.access import current_keypair, signed_in_user
 from mediation.web.casework.forms import MessageForm, NoteForm, OutcomeForm, StatementForm
+from mediation.web.downloads import attachment
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def download_document(page: CasePage, reference: str, document_id: int) -> Respo
     db.session.commit()  # the audit entry for opening it
     response = make_response(opened.content)
     response.headers["Content-Type"] = "application/octet-stream"
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(opened.name)
+    response.headers["Content-Disposition"] = attachment(opened.name)
     return response
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from io import BytesIO
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -348,3 +349,31 @@ def test_the_services_documents_reach_the_complainant_but_the_public_bodys_stay_
     kept = client.get(f"/my-complaint/documents/{ids['respondent']}")
     assert kept.status_code == 404 and "There is no such document" in kept.text
     assert b"internal" not in kept.data
+
+
+@pytest.mark.parametrize(
+    "name", ["Grant letter \u2013 March.txt", "日本の助成金.txt", "minutes; draft, v2.txt"]
+)
+def test_a_document_of_any_name_downloads_with_a_header_a_server_can_send(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt], name: str
+) -> None:
+    """HTTP headers are Latin-1: a name in another script (or with an en dash, as word
+    processors write) goes as RFC 6266 `filename*`, with a plain fallback."""
+    from urllib.parse import unquote
+
+    receipt = journey("anonymous")
+    signed_in(client, receipt)
+    client.post(
+        "/my-complaint/documents",
+        data={"files": [(BytesIO(b"minutes"), name)]},
+        content_type="multipart/form-data",
+    )
+    link = re.search(r'href="(/my-complaint/documents/\d+)"', client.get("/my-complaint/").text)
+    assert link
+    download = client.get(link[1])
+    assert download.status_code == 200 and download.data == b"minutes"
+    header = download.headers["Content-Disposition"]
+    header.encode("latin-1")  # what a WSGI server must be able to send
+    assert header.startswith('attachment; filename="')
+    assert unquote(header.split("filename*=UTF-8''", 1)[1]) == name
+    assert header.count('"') == 2  # the fallback's own quotes only

@@ -18,6 +18,7 @@ from mediation.web.complainant.portal_forms import DocumentForm, MessageForm
 from mediation.web.complainant.routes import blueprint
 from mediation.web.complainant.session import current_complainant
 from mediation.web.complainant.sign_in import session_ended
+from mediation.web.downloads import attachment
 
 
 def signed_out() -> Response:
@@ -139,7 +140,7 @@ def download_document(document_id: int) -> Response | tuple[str, int]:
         return render_template("complainant/portal_closed.html", message=str(exc)), 404
     response = current_app.response_class(content, mimetype=content_type_for(name))
     # Always a download: a document must never render as a page of this site.
-    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.headers["Content-Disposition"] = attachment(name)
     return response
 
 
