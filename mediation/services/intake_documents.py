@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from mediation.services.errors import InvalidInput
@@ -57,9 +58,19 @@ def extension_of(name: str) -> str:
 
 
 def clean_file_name(raw: str) -> str:
-    """The last path part, without control characters; never empty."""
-    name = _UNSAFE_NAME.sub("", raw.replace("\\", "/").rsplit("/", 1)[-1]).strip()
-    return name[:SHORT_TEXT] or "document"
+    """The last path part, without control or format characters; never empty. Format
+    characters (Unicode Cf) include the bidirectional overrides, with which
+    "report<U+202E>fdp.txt" shows as "reporttxt.pdf" to whoever opens it. A long name
+    is shortened before its extension, which is what decides whether we take the file."""
+    name = _UNSAFE_NAME.sub("", raw.replace("\\", "/").rsplit("/", 1)[-1])
+    name = "".join(c for c in name if unicodedata.category(c) != "Cf").strip()
+    if len(name) > SHORT_TEXT:
+        stem, dot, extension = name.rpartition(".")
+        if dot and 0 < len(extension) <= 10:
+            name = stem[: SHORT_TEXT - len(extension) - 1].rstrip() + "." + extension
+        else:
+            name = name[:SHORT_TEXT]
+    return name or "document"
 
 
 def check_document(name: str, size: int, *, max_bytes: int) -> None:

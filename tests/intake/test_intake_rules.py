@@ -65,6 +65,20 @@ def test_file_names_are_cleaned_and_types_and_sizes_checked() -> None:
     assert clean_file_name("C:\\Users\\me\\grant letter.pdf") == "grant letter.pdf"
     assert clean_file_name("../../etc/passwd") == "passwd"
     assert clean_file_name("\x00") == "document"
+
+
+def test_a_file_name_cannot_disguise_its_type_with_a_bidirectional_override() -> None:
+    # Shown as "reporttxt.pdf"; it is a .txt file, and is named as one.
+    assert clean_file_name("report\u202efdp.txt") == "reportfdp.txt"
+    assert clean_file_name("\u2066minutes\u2069.pdf") == "minutes.pdf"
+    assert clean_file_name("\u200b") == "document"
+
+
+def test_a_long_file_name_keeps_its_extension() -> None:
+    name = clean_file_name("Minutes of the meeting " * 12 + ".pdf")
+    assert len(name) <= 200 and name.endswith(".pdf")
+    check_document(name, 10, max_bytes=10)  # still a type we take
+    assert len(clean_file_name("x" * 300)) == 200
     check_document("a.PDF", 10, max_bytes=10)
     for name, size in (("a.exe", 1), ("a.pdf", 0), ("a.pdf", 11), ("noextension", 1)):
         with pytest.raises(DocumentRefused):
