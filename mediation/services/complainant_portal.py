@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mediation.domain import workflow
@@ -22,7 +22,13 @@ from mediation.services.audit import Actor, record
 from mediation.services.case_keys import field_context
 from mediation.services.errors import InvalidInput, NotFound
 from mediation.services.intake import attach_document
-from mediation.services.intake_rules import Upload, check_document, clean_file_name
+from mediation.services.intake_rules import (
+    DocumentRefused,
+    Upload,
+    check_document,
+    clean_file_name,
+    megabytes,
+)
 from mediation.vault import KeyPair, open_sealed
 
 COMPLAINANT = workflow.COMPLAINANT
@@ -259,12 +265,38 @@ def send_message(session: Session, case: Case, text: str) -> CaseMessage:
     return complaints.add_message(session, case, Actor.complainant(), text, audience="complainant")
 
 
+@dataclass(frozen=True)
+class CaseDocumentLimits:
+    """What one file may be, and what the complainant may add to a case in all."""
+
+    per_file: int
+    documents: int
+    total_bytes: int
+
+
 def add_document(
-    session: Session, case: Case, raw_name: str, content: bytes, *, max_bytes: int
+    session: Session, case: Case, raw_name: str, content: bytes, *, limits: CaseDocumentLimits
 ) -> None:
-    """Seal a further document to the case. Caller commits."""
+    """Seal a further document to the case, within the limits. Caller commits (or rolls
+    back every file of the upload, when one is refused)."""
     name = clean_file_name(raw_name)
-    check_document(name, len(content), max_bytes=max_bytes)
+    check_document(name, len(content), max_bytes=limits.per_file)
+    count, stored = session.execute(
+        select(func.count(), func.coalesce(func.sum(func.length(CaseDocument.content)), 0)).where(
+            CaseDocument.case_id == case.id, CaseDocument.uploaded_by == "complainant"
+        )
+    ).one()
+    if count >= limits.documents:
+        raise DocumentRefused(
+            f"Your case already holds {count} documents from you, the most it can take. "
+            "Send us a message if you need to add more."
+        )
+    if int(stored) + len(content) > limits.total_bytes:
+        most = megabytes(limits.total_bytes)
+        raise DocumentRefused(
+            f"“{name}” would take the documents you have added past {most}, the most a "
+            "case can hold. Send us a message if you need to add more."
+        )
     attach_document(session, case, Upload(name, content), uploaded_by="complainant")
     record(session, Actor.complainant(), "document.added", case_reference=case.reference)
 

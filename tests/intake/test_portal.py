@@ -22,7 +22,7 @@ from mediation.services.intake import attach_document
 from mediation.services.intake_rules import Upload
 from mediation.web.typed_text import paragraphs
 from tests import seeded
-from tests.conftest import AuthActions, StaffLogin
+from tests.conftest import AuthActions, StaffFactory, StaffLogin
 from tests.intake.conftest import Clock, Receipt
 
 
@@ -377,3 +377,67 @@ def test_a_document_of_any_name_downloads_with_a_header_a_server_can_send(
     assert header.startswith('attachment; filename="')
     assert unquote(header.split("filename*=UTF-8''", 1)[1]) == name
     assert header.count('"') == 2  # the fallback's own quotes only
+
+
+def test_a_complainant_adds_documents_only_up_to_the_cases_limits(
+    app: Flask, client: FlaskClient, journey: Callable[..., Receipt]
+) -> None:
+    """Anyone can file anonymously and then upload: a case takes only so many documents
+    and bytes from its complainant, and a refused upload says that nothing was added."""
+    app.config.update(MAX_CASE_DOCUMENTS=3, MAX_CASE_DOCUMENT_BYTES=64 * 1024)
+    receipt = journey("anonymous")
+    signed_in(client, receipt)
+
+    def upload(*files: tuple[bytes, str]):  # type: ignore[no-untyped-def]
+        return client.post(
+            "/my-complaint/documents",
+            data={"files": [(BytesIO(content), name) for content, name in files]},
+            content_type="multipart/form-data",
+        )
+
+    def held() -> int:
+        with app.app_context():
+            query = select(CaseDocument).where(CaseDocument.uploaded_by == "complainant")
+            return len(db.session.execute(query).all())
+
+    before = held()  # those filed with the complaint count too
+    assert upload((b"a" * 1000, "one.txt")).status_code == 302
+    too_big = upload((b"b" * 1000, "two.txt"), (b"c" * (70 * 1024), "three.txt"))
+    assert "the most a case can hold" in too_big.text
+    assert "None of the files you chose was added" in too_big.text
+    assert held() == before + 1
+    while held() < 3:
+        assert upload((b"d" * 100, "more.txt")).status_code == 302
+    refused = upload((b"e" * 100, "last.txt"))
+    assert "the most it can take" in refused.text
+    assert held() == 3
+
+
+def test_uploads_to_a_case_from_one_connection_are_limited(
+    throttled_app: Flask, make_staff: StaffFactory
+) -> None:
+    from mediation.services import complaints as complaint_service
+
+    throttled_app.config["UPLOAD_RATE_LIMIT"] = "2 per hour"
+    make_staff("case_officer")
+    with throttled_app.app_context():
+        filed = complaint_service.file_complaint(
+            db.session,
+            openness="anonymous",
+            narrative=seeded.NARRATIVE,
+            identity=None,
+            respondent_body_id=None,
+        )
+        db.session.commit()
+        reference, passphrase = filed.reference, filed.passphrase
+    client = throttled_app.test_client()
+    client.post("/my-complaint/sign-in", data={"reference": reference, "passphrase": passphrase})
+    statuses = [
+        client.post(
+            "/my-complaint/documents",
+            data={"files": [(BytesIO(b"minutes"), f"n{n}.txt")]},
+            content_type="multipart/form-data",
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [302, 302, 429]

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from limits import parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from mediation.extensions import client_limit_key, database, db, limiter
+from mediation.extensions import database, db, limiter
 from mediation.services import drafts, intake
 from mediation.services.drafts import DraftMissing, DraftTicket
 from mediation.services.errors import ServiceError
@@ -22,6 +21,7 @@ from mediation.services.intake_rules import (
     row_id,
 )
 from mediation.web.access import public
+from mediation.web.client_limits import TOO_MANY_DRAFTS, TOO_MANY_UPLOADS, allowed
 from mediation.web.complainant import answers_view
 from mediation.web.complainant.forms import (
     OPENNESS_HINTS,
@@ -53,29 +53,6 @@ TITLES = {
 
 def _intake_limit() -> str:
     return str(current_app.config.get("INTAKE_RATE_LIMIT", "10 per hour;30 per day"))
-
-
-def _allowed(setting: str) -> bool:
-    """Count one more against the client's limit (DRAFT_RATE_LIMIT, UPLOAD_RATE_LIMIT);
-    False once it is used up. Counted on the sign-in limits' store, by keyed hash."""
-    config = current_app.config
-    if not config["RATELIMIT_ENABLED"]:
-        return True
-    key = client_limit_key()
-    return all(
-        limiter.limiter.hit(item, "intake", setting, key)
-        for item in parse_many(str(config[setting]))
-    )
-
-
-TOO_MANY_DRAFTS = (
-    "Too many complaints have been started from your connection recently. What you typed "
-    "is still on this page: wait an hour, then choose Continue again."
-)
-TOO_MANY_UPLOADS = (
-    "Too many files have been sent from your connection recently. Your answers are kept: "
-    "wait an hour, then choose the files again."
-)
 
 
 def _saved(ticket: DraftTicket | None) -> dict[str, Any] | None:
@@ -221,9 +198,9 @@ def _save_step(
     if "csrf_token" in form.errors:
         # An expired session or form: keep everything on the page and ask again.
         return _render_step(step, form, saved or {}, **extra)
-    if saved is None and not _allowed("DRAFT_RATE_LIMIT"):
+    if saved is None and not allowed("DRAFT_RATE_LIMIT"):
         return _render_step(step, form, {}, status=429, problem=TOO_MANY_DRAFTS, **extra)
-    if step == "documents" and _files_chosen() and not _allowed("UPLOAD_RATE_LIMIT"):
+    if step == "documents" and _files_chosen() and not allowed("UPLOAD_RATE_LIMIT"):
         return _render_step(step, form, saved or {}, status=429, problem=TOO_MANY_UPLOADS, **extra)
     lost_earlier_pages = saved is None and step != "openness"
     new_ticket = None

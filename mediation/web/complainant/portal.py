@@ -14,6 +14,7 @@ from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import ALLOWED_EXTENSIONS_TEXT, content_type_for, megabytes
 from mediation.vault import KeyPair, VaultError
 from mediation.web.access import public
+from mediation.web.client_limits import TOO_MANY_UPLOADS, allowed
 from mediation.web.complainant.portal_forms import DocumentForm, MessageForm
 from mediation.web.complainant.routes import blueprint
 from mediation.web.complainant.session import current_complainant
@@ -108,19 +109,27 @@ def add_documents() -> Response | tuple[str, int]:
     files = [f for f in request.files.getlist("files") if f.filename]
     if not files:
         return render_portal(problem="Choose a file to add.")
-    max_bytes = int(current_app.config["MAX_DOCUMENT_BYTES"])
+    if not allowed("UPLOAD_RATE_LIMIT"):
+        return render_portal(problem=TOO_MANY_UPLOADS, status=429)
+    config = current_app.config
+    limits = complainant_portal.CaseDocumentLimits(
+        per_file=int(config["MAX_DOCUMENT_BYTES"]),
+        documents=int(config["MAX_CASE_DOCUMENTS"]),
+        total_bytes=int(config["MAX_CASE_DOCUMENT_BYTES"]),
+    )
     try:
         for storage in files:
             complainant_portal.add_document(
                 database(),
                 signed_in[0],
                 storage.filename or "",
-                storage.read(max_bytes + 1),
-                max_bytes=max_bytes,
+                storage.read(limits.per_file + 1),
+                limits=limits,
             )
     except ServiceError as exc:
         db.session.rollback()
-        return render_portal(problem=str(exc))
+        kept = "" if len(files) == 1 else " None of the files you chose was added."
+        return render_portal(problem=str(exc) + kept)
     db.session.commit()
     flash("Your documents have been added.", "success")
     return redirect(url_for(".portal") + "#documents")

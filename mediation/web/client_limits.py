@@ -1,0 +1,32 @@
+"""Counted limits on what one connection may do, beyond the routes' own rate limits."""
+
+from __future__ import annotations
+
+from flask import current_app
+from limits import parse_many
+
+from mediation.extensions import client_limit_key, limiter
+
+# What the page says, keeping everything else the person typed.
+TOO_MANY_DRAFTS = (
+    "Too many complaints have been started from your connection recently. What you typed "
+    "is still on this page: wait an hour, then choose Continue again."
+)
+TOO_MANY_UPLOADS = (
+    "Too many files have been sent from your connection recently. Nothing else is lost: "
+    "wait an hour, then choose the files again."
+)
+
+
+def allowed(setting: str) -> bool:
+    """Count one more against the client's limit named by a setting (DRAFT_RATE_LIMIT,
+    UPLOAD_RATE_LIMIT); False once it is used up. Counted on the sign-in limits' store,
+    under a keyed hash of the address."""
+    config = current_app.config
+    if not config["RATELIMIT_ENABLED"]:
+        return True
+    key = client_limit_key()
+    return all(
+        limiter.limiter.hit(item, "client-limit", setting, key)
+        for item in parse_many(str(config[setting]))
+    )
