@@ -257,13 +257,16 @@ class _Collector:
         if not isinstance(value, str):
             self.add(path, "Must be text.")
             return ""
+        # The limit is on what was sent, spaces included, as the OpenAPI document's
+        # maxLength states it; the text kept is trimmed.
+        too_long = len(value) > limit
         value = value.strip()
         if _UNSTORABLE.search(value):
             self.add(path, "Contains characters that cannot be stored. Remove them and try again.")
             return ""
         if not value and required:
             self.add(path, required)
-        elif len(value) > limit:
+        elif too_long:
             self.add(path, f"Must be {limit:,} characters or fewer.")
         return value
 

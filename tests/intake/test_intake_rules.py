@@ -47,6 +47,12 @@ def test_a_paragraph_alone_gives_its_category() -> None:
         ({"outcome_sought": "   "}, "outcome_sought"),
         ({"what_happened": 42}, "what_happened"),
         ({"what_happened": "x" * 20_001}, "what_happened"),
+        # The OpenAPI maxLength counts what was sent, spaces included (found by fuzzing).
+        ({"what_happened": "\n" + "x" * 20_000}, "what_happened"),
+        (
+            {"breaches": [{"category": "funding_change", "reference": "\n" + "*" * 1000}]},
+            "breaches[0].reference",
+        ),
         ({"raised_with_body": "maybe"}, "raised_with_body"),
         (
             {"documents": [{"name": "a.pdf", "content_base64": "%%%"}]},
