@@ -150,7 +150,9 @@ def error_response(code: int, message: str | None = None) -> tuple[Response | st
     )
 
 
-def _error_page(error: Exception) -> tuple[Response | str, int]:
+def _error_page(error: Exception) -> WerkzeugResponse | tuple[Response | str, int]:
+    if isinstance(error, HTTPException) and isinstance(error.response, WerkzeugResponse):
+        return error.response  # made by the route's own handler (the API's 429)
     code = error.code if isinstance(error, HTTPException) and error.code else 500
     message = None
     if code == 413:

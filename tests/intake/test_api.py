@@ -175,10 +175,32 @@ def test_not_json_is_refused_with_a_problem_document(client: FlaskClient) -> Non
 
 def test_the_api_needs_no_csrf_token_and_is_rate_limited(throttled_app: Flask) -> None:
     throttled_app.config["WTF_CSRF_ENABLED"] = True
-    throttled_app.config["API_RATE_LIMIT"] = "3 per hour"
+    throttled_app.config["API_REQUEST_LIMIT"] = "3 per hour"
     client = throttled_app.test_client()
     statuses = [post(client, {"openness": "anonymous"}).status_code for _ in range(4)]
     assert statuses == [422, 422, 422, 429]
+
+
+def test_only_filed_complaints_count_against_the_filing_limit_and_a_429_says_when(
+    throttled_app: Flask,
+) -> None:
+    """A client fixing its mistakes, or retrying after a lost answer, is not shut out by
+    them; past the limit the refusal is problem+json with the Retry-After the OpenAPI
+    document promises."""
+    from tests.conftest import StaffFactory
+
+    StaffFactory(throttled_app)("case_officer")
+    throttled_app.config["API_RATE_LIMIT"] = "1 per hour"
+    client = throttled_app.test_client()
+    body = dict(copy.deepcopy(EXAMPLE), openness="anonymous")
+    del body["identity"]
+    assert [post(client, {"openness": "anonymous"}).status_code for _ in range(3)] == [422] * 3
+    assert post(client, body).status_code == 201
+    refused = post(client, body)
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["status"] == 429 and "Nothing was filed" in refused.json["title"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
 
 
 def test_the_openapi_document_describes_the_intake(client: FlaskClient) -> None:

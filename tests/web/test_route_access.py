@@ -101,7 +101,12 @@ def test_every_staff_route_is_allowed_or_refused_for_each_role(
         url = fill(rule, other.id, world)
         response = client.open(url, method=method)
         if allows(role, permission):
-            assert response.status_code in {200, 302}, (role, method, url, response.status_code)
+            answered = {200, 302}
+            if rule.endswith(("/offer", "/declaration")) and rule.startswith("/mediator/"):
+                # The case is assigned to this mediator, but no offer of it waits for
+                # them: the same bare 404 as for a case never offered to them.
+                answered = {404}
+            assert response.status_code in answered, (role, method, url, response.status_code)
             if method == "GET":
                 assert response.status_code == 200, (role, url)
         else:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Response as FlaskResponse
+from flask_limiter import RequestLimit
 from werkzeug.wrappers import Response
 
 from mediation.extensions import csrf, database, db, limiter
@@ -23,7 +27,31 @@ csrf.exempt(blueprint)
 
 
 def _api_limit() -> str:
+    """Complaints filed per client: only a request that filed one counts (a refused or
+    repeated request costs no key derivation, and a client fixing its mistakes or retrying
+    after a lost answer must not be shut out by them)."""
     return str(current_app.config.get("API_RATE_LIMIT", "10 per hour;30 per day"))
+
+
+def _api_request_limit() -> str:
+    """Requests of any kind per client, refused ones included."""
+    return str(current_app.config.get("API_REQUEST_LIMIT", "120 per hour"))
+
+
+def _filed(response: Response) -> bool:
+    return response.status_code == 201
+
+
+def _too_many(limit: RequestLimit) -> FlaskResponse:
+    """A 429 as the API's other refusals are, with the Retry-After its document promises."""
+    wait = max(1, math.ceil(limit.window[0] - time.time()))
+    response = _problem(
+        429,
+        "Too many requests from this client address. Nothing was filed.",
+        detail=f"Try again in {wait} seconds.",
+    )
+    response.headers["Retry-After"] = str(wait)
+    return cast(FlaskResponse, response)
 
 
 def _problem(
@@ -39,7 +67,8 @@ def _problem(
 
 
 @blueprint.route("/complaints", methods=["POST"])
-@limiter.limit(_api_limit)
+@limiter.limit(_api_limit, deduct_when=_filed, on_breach=_too_many)
+@limiter.limit(_api_request_limit, on_breach=_too_many)
 @public
 def file_complaint() -> Response:
     """File a complaint; the reference and passphrase are in this response and nowhere else."""
