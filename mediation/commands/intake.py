@@ -12,7 +12,13 @@ from flask.cli import AppGroup
 
 from mediation.extensions import database, db
 from mediation.models.time import utcnow
-from mediation.services import complainant_sessions, drafts, intake, intake_idempotency
+from mediation.services import (
+    complainant_sessions,
+    drafts,
+    intake,
+    intake_idempotency,
+    staff_sessions,
+)
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import IntakeInvalid
 
@@ -52,13 +58,16 @@ def file_complaint(json_file: Path) -> None:
 
 @group.command("purge")
 def purge() -> None:
-    """Delete expired drafts, idle complainant sessions, old sign-in failures and API keys."""
+    """Delete expired drafts, idle complainant sessions, old sign-in failures, API keys
+    and ended staff sessions."""
     now = utcnow()
     removed = drafts.purge_expired(database(), now)
     sessions = complainant_sessions.purge_expired(database(), now)
     keys = intake_idempotency.purge_expired(database(), now)
+    staff = staff_sessions.purge_expired(database(), now)
     db.session.commit()
     click.echo(
         f"Deleted {removed} expired drafts, {sessions} idle complainant sessions "
         f"and {keys} expired API idempotency keys."
     )
+    click.echo(f"Deleted {staff} ended staff sessions.")

@@ -14,7 +14,7 @@ from mediation.models.cases import (
 )
 from mediation.models.panel import MediatorProfile
 from mediation.models.settings import Setting
-from mediation.models.staff import Role, SetupToken, StaffUser
+from mediation.models.staff import Role, SetupToken, StaffSession, StaffUser
 from mediation.models.statistics import StatisticalRecord, StatisticsKey, StatisticsKeyGrant
 from mediation.models.vault import KeyCustody, StaffKey
 
@@ -35,6 +35,7 @@ __all__ = [
     "Setting",
     "SetupToken",
     "StaffKey",
+    "StaffSession",
     "StaffUser",
     "StatisticalRecord",
     "StatisticsKey",

@@ -80,3 +80,17 @@ class SetupToken(db.Model):  # type: ignore[name-defined,misc]
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[StaffUser] = relationship()
+
+
+class StaffSession(db.Model):  # type: ignore[name-defined,misc]
+    """One signed-in staff session. The session cookie is only signed (readable and, once
+    copied, replayable), so a session is also a row here: signing out deletes it, and a
+    copy of the cookie then opens nothing; a session ends after a fixed time however
+    active. The cookie holds a random token; only its hash is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

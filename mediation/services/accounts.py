@@ -20,7 +20,7 @@ from mediation.domain.permissions import ALL_ROLES, RESPONDENT
 from mediation.models.bodies import RespondentBody
 from mediation.models.staff import SetupToken, StaffUser
 from mediation.models.time import as_utc, utcnow
-from mediation.services import keyring
+from mediation.services import keyring, staff_sessions
 from mediation.services.audit import Actor, record
 from mediation.services.errors import InvalidInput, NotFound, ServiceError
 from mediation.vault import (
@@ -204,6 +204,7 @@ def complete_setup(
     # A set-up begun before the link (by whoever held the old password) is not carried on.
     user.totp_pending_secret = None
     user.session_version = (user.session_version or 0) + 1
+    staff_sessions.end_all(session, user.id)
     keyring.release_all_custody(session, user.id)
     setup.used_at = utcnow()
     _retire_setup_tokens(session, user)  # any other link, made before this one was used
@@ -221,6 +222,7 @@ def set_password(session: Session, user: StaffUser, password: str) -> str:
     check_password_strength(password)
     user.password_hash = hash_login_password(password)
     user.session_version = (user.session_version or 0) + 1
+    staff_sessions.end_all(session, user.id)
     return keyring.create_staff_key(session, user, password)
 
 
@@ -386,6 +388,7 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> St
         raise InvalidInput("You cannot deactivate your own account.")
     user.active = active
     user.session_version += 1
+    staff_sessions.end_all(session, user.id)
     keyring.release_all_custody(session, user.id)  # their held key, wherever signed in
     record(
         session,
@@ -404,6 +407,7 @@ def reset_access(session: Session, actor: Actor, user_id: int) -> str:
     if user is None:
         raise NotFound("There is no such user.")
     user.session_version += 1
+    staff_sessions.end_all(session, user.id)
     keyring.release_all_custody(session, user.id)
     user.password_hash = None
     user.totp_secret = user.totp_pending_secret = None

@@ -20,8 +20,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from mediation.extensions import db, login_manager
+from mediation.extensions import database, db, login_manager
 from mediation.models.staff import StaffUser
+from mediation.models.time import utcnow
+from mediation.services import staff_sessions
 from mediation.services.errors import ServiceError
 from mediation.vault import CustodyExpired, CustodyInvalid, VaultError
 from mediation.web.access import SignInAgain
@@ -123,11 +125,14 @@ def register_web(app: Flask) -> None:
 
 
 def _load_user(user_id: str) -> StaffUser | None:
-    """Load from "id:version"; a bumped version (password change, deactivation) ends sessions."""
+    """Load from "id:version" and the session's token: a bumped version (password change,
+    deactivation) ends sessions, and so does a session row gone (signed out, or older
+    than `staff_sessions.SESSION_CAP`)."""
     raw_id, _, raw_version = user_id.partition(":")
     if not raw_id.isdigit() or not raw_version.isdigit():
         return None
-    user = db.session.get(StaffUser, int(raw_id))
+    token = session.get(staff_sessions.COOKIE_KEY)
+    user = staff_sessions.user_of(database(), int(raw_id), token, utcnow())
     if user is None or not user.active or user.session_version != int(raw_version):
         return None
     return user

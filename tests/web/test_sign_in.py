@@ -469,3 +469,70 @@ def test_deactivating_or_resetting_a_user_drops_their_held_key(
             db.session.commit()
         assert held(user.id) == 0
         auth.sign_out()
+
+
+def test_a_copy_of_the_session_cookie_opens_nothing_after_sign_out(
+    app: Flask, client: FlaskClient, auth: AuthActions, make_staff: StaffFactory
+) -> None:
+    """Flask's session cookie is only signed: without a server-side session, a copy taken
+    before signing out would still be signed in (an admin's for ever, refreshed by use)."""
+    user = make_staff("admin")
+    auth.sign_in(user)
+    assert client.get("/admin/users").status_code == 200
+    copied = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert copied is not None
+    auth.sign_out()
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], copied.value)
+    response = thief.get("/admin/users")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_a_staff_session_ends_after_twelve_hours_however_active(
+    app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    make_staff: StaffFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from mediation.models.time import utcnow
+    from mediation.services import staff_sessions
+
+    user = make_staff("analyst")
+    auth.sign_in(user)
+    started = utcnow()
+    for hours in (3, 6, 9, 11.9):  # a request every few hours keeps the cookie fresh
+        later = started + timedelta(hours=hours)
+        monkeypatch.setattr("mediation.web.utcnow", lambda later=later: later)
+        assert client.get("/analyst/").status_code == 200
+    later = started + staff_sessions.SESSION_CAP + timedelta(minutes=1)
+    monkeypatch.setattr("mediation.web.utcnow", lambda: later)
+    assert client.get("/analyst/").status_code == 302
+
+
+def test_every_session_of_a_deactivated_user_is_deleted(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    from sqlalchemy import func, select, update
+
+    from mediation.extensions import db
+    from mediation.models.staff import StaffSession, StaffUser
+    from mediation.services import accounts
+    from mediation.services.audit import Actor
+
+    user = make_staff("analyst")
+    for _ in range(2):  # two browsers, within one authenticator code's 30 seconds
+        with app.app_context():
+            db.session.execute(
+                update(StaffUser).where(StaffUser.id == user.id).values(totp_last_counter=None)
+            )
+            db.session.commit()
+        AuthActions(app.test_client()).sign_in(user)
+    with app.app_context():
+        count = select(func.count()).select_from(StaffSession)
+        assert db.session.execute(count.where(StaffSession.user_id == user.id)).scalar_one() == 2
+        accounts.set_active(db.session, Actor.system("admin"), user.id, active=False)
+        db.session.commit()
+        assert db.session.execute(count.where(StaffSession.user_id == user.id)).scalar_one() == 0

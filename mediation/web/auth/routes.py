@@ -22,7 +22,7 @@ from mediation.domain.permissions import Permission, allows
 from mediation.extensions import database, db, limit_key, limiter
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
-from mediation.services import accounts, keyring
+from mediation.services import accounts, keyring, staff_sessions
 from mediation.services.audit import record
 from mediation.services.errors import ServiceError
 from mediation.vault import CustodyExpired, CustodyInvalid, KeyPair, VaultError
@@ -117,6 +117,7 @@ def _finish_sign_in(user: StaffUser) -> Response:
     session.clear()
     if custody:
         session["custody"] = custody
+    session[staff_sessions.COOKIE_KEY] = staff_sessions.start(database(), user, utcnow())
     login_user(user)
     user.last_sign_in_at = utcnow()
     record(database(), accounts.actor_for(user), "user.signed_in")
@@ -224,7 +225,9 @@ def sign_out() -> Response:
             database(), keyring.CustodyTicket.from_session(session.get("custody"))
         )
         record(database(), accounts.actor_for(current_user), "user.signed_out")
-        db.session.commit()
+    # Deleted whatever the state of the sign-in: a copy of this cookie opens nothing now.
+    staff_sessions.end(database(), session.get(staff_sessions.COOKIE_KEY))
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "success")
