@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -61,6 +62,15 @@ class Filed:
     passphrase: str
 
 
+# What an open complaint shares with the public body: who complained and how to reach
+# them, not how they asked us to keep in touch.
+NOT_SHARED = frozenset({"email_updates"})
+
+
+def shared_part(identity: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in identity.items() if key not in NOT_SHARED}
+
+
 def file_complaint(
     session: Session,
     *,
@@ -115,7 +125,7 @@ def file_complaint(
             field_context(case, "identity-copy"),
         )
     if openness == "open" and identity:
-        case.shared_identity = dict(identity)
+        case.shared_identity = shared_part(identity)
     session.add(case)
     case_keys.seal_to_all_custodians(session, case, CASE_KEY, case_pair)
     case_keys.seal_to_all_custodians(session, case, IDENTITY_KEY, identity_pair)

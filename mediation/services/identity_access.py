@@ -15,7 +15,7 @@ from mediation.models.audit import AuditEntry
 from mediation.models.cases import Case, IdentityDecision, IdentityRequest
 from mediation.models.staff import StaffUser
 from mediation.models.time import as_utc, utcnow
-from mediation.services import case_keys, sealed_reasons, settings, staff_names
+from mediation.services import case_keys, complaints, sealed_reasons, settings, staff_names
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import CASE_KEY, IDENTITY_KEY, field_context
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
@@ -319,8 +319,10 @@ def increase_openness(
         )
     if new_level == "open":
         assert case.identity_copy is not None
-        case.shared_identity = json.loads(
-            open_text(case.identity_copy, complainant_key, field_context(case, "identity-copy"))
+        case.shared_identity = complaints.shared_part(
+            json.loads(
+                open_text(case.identity_copy, complainant_key, field_context(case, "identity-copy"))
+            )
         )
     case.openness = new_level
     record(

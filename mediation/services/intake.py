@@ -242,6 +242,7 @@ def submission_from_answers(answers: dict[str, Any]) -> dict[str, Any]:
             key: about.get(key, "")
             for key in ("organisation", "contact_name", "email", "phone", "region", "size_band")
         }
+        submission["identity"]["email_updates"] = about.get("email_updates") is True
     return submission
 
 

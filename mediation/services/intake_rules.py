@@ -76,7 +76,15 @@ TOP_LEVEL_FIELDS = frozenset(
     }
 )
 MAX_ID = 2**31 - 1  # row ids are 32-bit integers on every engine
-IDENTITY_FIELDS = ("organisation", "contact_name", "email", "phone", "region", "size_band")
+IDENTITY_FIELDS = (
+    "organisation",
+    "contact_name",
+    "email",
+    "phone",
+    "region",
+    "size_band",
+    "email_updates",
+)
 
 
 class IntakeInvalid(InvalidInput):
@@ -115,8 +123,10 @@ class Identity:
     phone: str
     region: str
     size_band: str
+    # Asked for emails saying only that there is an update (notifications.CONSENT_KEYS).
+    email_updates: bool = False
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | bool]:
         return {k: v for k, v in asdict(self).items() if v}
 
 
@@ -451,7 +461,16 @@ def _parse_identity(
         {s.id for s in taxonomy.size_bands},
         "Choose your organisation's yearly income.",
     )
-    return Identity(organisation, contact, email, phone, region, size_band)
+    updates = raw.get("email_updates", False)
+    if not isinstance(updates, bool):
+        check.add("identity.email_updates", "Must be true or false.")
+        updates = False
+    elif updates and not email:
+        check.add(
+            "identity.email_updates",
+            "Give an email address for updates by email, or do not ask for them.",
+        )
+    return Identity(organisation, contact, email, phone, region, size_band, updates)
 
 
 def _parse_documents(check: _Collector, raw: Any, max_bytes: int) -> tuple[Upload, ...]:

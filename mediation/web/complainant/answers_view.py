@@ -134,6 +134,11 @@ def sections(saved: dict[str, Any], documents: list[DocumentInfo]) -> list[Secti
                     ("Email", about.get("email"), _change("about")),
                     ("Phone", about.get("phone"), _change("about")),
                     (
+                        "Updates by email",
+                        "Yes" if about.get("email_updates") is True else "No",
+                        _change("about"),
+                    ),
+                    (
                         "Region",
                         _label(taxonomy.region_choices(), about.get("region")),
                         _change("about"),

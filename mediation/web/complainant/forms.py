@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     Field,
     MultipleFileField,
     RadioField,
@@ -189,6 +190,7 @@ class AboutForm(StepForm):
         "What is your organisation's yearly income?",
         validators=[InputRequired("Choose your organisation's yearly income")],
     )
+    email_updates = BooleanField("Email me when there is an update on my complaint")
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -207,6 +209,10 @@ class AboutForm(StepForm):
         value = (field.data or "").strip()
         if value and (problem := check_phone(value)):
             raise ValidationError(problem)
+
+    def validate_email_updates(self, field: Field) -> None:
+        if field.data and not (self.email.data or "").strip():
+            raise ValidationError("Give an email address for updates by email, or untick this")
 
 
 class ConfirmForm(FlaskForm):
