@@ -166,3 +166,22 @@ def test_the_mediators_outcome_form_keeps_what_the_case_officer_recorded(
     assert 'value="1200"' in page
     assert '<option selected value="2">' in page or '<option value="2" selected' in page
     assert '<option selected value="4">' in page or '<option value="4" selected' in page
+
+
+@pytest.mark.parametrize("chosen", [["", "not_a_remedy"], ["  ", "payment", "nope"], [""]])
+def test_an_outcome_with_blank_or_unknown_remedies_is_refused_or_read_as_none(
+    app: Flask, driver: Driver, staffed: Staffed, chosen: list[str]
+) -> None:
+    """A blank first choice once erased the refusal of the unknown ones after it, and the
+    unknown remedy then failed the request (found by form fuzzing)."""
+    filed = driver.to("agreement")
+    mediator = staff_browser(app, staffed.logins["mediator"])
+    answer = mediator.post(
+        f"/mediator/cases/{filed.reference}/outcome",
+        data={"result": "mediated_agreement_full", "remedies": chosen, "sought": chosen},
+    )
+    assert answer.status_code in {200, 302}
+    if any(c.strip() for c in chosen):
+        page = answer.text if answer.status_code == 200 else mediator.get(answer.location).text
+        assert "Choose from the options shown" in page
+        assert db.session.execute(select(Outcome)).first() is None

@@ -23,12 +23,10 @@ class PanelForm(FlaskForm):
     specialisms = ChoiceList(
         "Specialisms (breach categories)",
         choices=select_choices(load_taxonomy().category_choices()),
-        validators=[Optional()],
     )
     regions = ChoiceList(
         "Regions they work in",
         choices=select_choices(load_taxonomy().region_choices()),
-        validators=[Optional()],
     )
     languages = StringField(
         "Languages",

@@ -35,7 +35,17 @@ RATINGS = select_choices(
 
 
 class ChoiceList(SelectMultipleField):  # type: ignore[misc]
-    """Several choices from a list; an unknown value is refused without being echoed back."""
+    """Several choices from a list; an unknown value is refused without being echoed back.
+
+    None chosen is already valid (add DataRequired to ask for one). Not to be given
+    WTForms' Optional: on a first value that is blank, Optional erases the refusal of the
+    values after it, which then reached the services unchecked (found by form fuzzing:
+    ["", "unknown"] as remedies was a 500). Blank values are dropped as sent."""
+
+    def process_formdata(self, valuelist: list[object]) -> None:
+        super().process_formdata(
+            [v for v in valuelist if not (isinstance(v, str) and not v.strip())]
+        )
 
     def pre_validate(self, form: FlaskForm) -> None:
         try:
@@ -220,12 +230,12 @@ class RoutingForm(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     result = RadioField("Result", validators=[DataRequired("Choose the result")])
-    remedies = ChoiceList("Remedies obtained", validators=[Optional()])
+    remedies = ChoiceList("Remedies obtained")
     payment_amount = IntegerField(
         "Amount of the payment, in pounds",
         validators=[Optional(), NumberRange(min=1, message="Enter an amount of 1 pound or more")],
     )
-    sought = ChoiceList("Remedies the complainant sought", validators=[Optional()])
+    sought = ChoiceList("Remedies the complainant sought")
     relationship_before = SelectField("Relationship before", choices=RATINGS)
     relationship_after = SelectField("Relationship after", choices=RATINGS)
 
