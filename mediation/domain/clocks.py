@@ -40,6 +40,7 @@ _DECISIONS = frozenset(
 )
 _TRIAGE_DONE = frozenset({"not_accepted", "informal_resolution", "mediation_offered", "referred"})
 _FINISHED = frozenset({"closed", "withdrawn"})
+_NOT_TAKEN_ON = frozenset({"not_accepted", "referred"})
 _RESPONDENT_ANSWERS = frozenset(
     {"respondent_reply", "respondent_accept", "respondent_decline", "propose_resolution"}
 )
@@ -148,6 +149,9 @@ def movements(action: str, from_state: str, to_state: str) -> list[Movement]:
         moves.append(Movement("meet", FEEDBACK))
     if action in _RESPONDENT_ANSWERS:
         moves.append(Movement("meet", RESPONDENT_REPLY))
+    if to_state in _NOT_TAKEN_ON and from_state != to_state:
+        # Not accepted, or sent elsewhere: the public body has nothing to answer here.
+        moves.append(Movement("stop", RESPONDENT_REPLY))
     if to_state in _FINISHED and from_state != to_state:
         moves.append(Movement("stop", None))
     return moves

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mediation.domain import clocks
 from mediation.domain.permissions import CASE_OFFICER, MEDIATOR
+from mediation.domain.workflow import RESPONDENT_ACTIVE
 from mediation.models.cases import Case
 from mediation.models.casework import DisclosureStatement
 from mediation.models.staff import StaffUser
@@ -44,6 +45,14 @@ OPEN_STATES = frozenset(
         "on_hold",
     }
 )
+
+
+def _check_open(case: Case) -> None:
+    """A statement goes to the public body only while the complaint is open."""
+    if case.state not in OPEN_STATES:
+        raise InvalidInput(
+            "This complaint is no longer open, so nothing is sent to the public body."
+        )
 
 
 def digest(text: str) -> str:
@@ -143,6 +152,7 @@ def save_draft(session: Session, author: StaffUser, case: Case, text: str) -> Di
 def send_for_approval(session: Session, author: StaffUser, case: Case) -> DisclosureStatement:
     _check_author(author, case)
     case = lock_case(session, case)  # as every change to a case's statements
+    _check_open(case)
     row = working(session, case)
     if row is None or row.status != "draft":
         raise InvalidInput("There is no draft statement to send.")
@@ -199,6 +209,8 @@ def complainant_decides(
         raise NotFound("There is no such statement on your case.")
     if row.status != "awaiting_approval":
         raise InvalidInput("This version is no longer waiting for your answer.")
+    if approve:
+        _check_open(case)
     text = read_draft(case, row, case_key)
     if not hmac.compare_digest(digest(text), shown_digest or ""):
         raise InvalidInput("The statement changed while you were reading it. Read it again.")
@@ -221,7 +233,11 @@ def complainant_decides(
             case_reference=case.reference,
             details={"version": row.version},
         )
-        case_clocks.start_clock(session, case, clocks.RESPONDENT_REPLY, today)
+        # The body's 20 working days run once it can answer: now, or when the case gets
+        # there (services.workflow starts the clock then).
+        standing = case.state_before_hold if case.state == "on_hold" else case.state
+        if standing in RESPONDENT_ACTIVE:
+            case_clocks.start_clock(session, case, clocks.RESPONDENT_REPLY, today)
         notifications.notify(session, case, "respondents", "respondent_case", actor=actor)
     else:
         request = change_request.strip()

@@ -33,6 +33,23 @@ FINDINGS = {
 ADVERSE_FINDINGS = frozenset({"reduced", "ended"})
 MAX_AMOUNT = 10_000_000
 # Once the case is over (or nearly), its outcome can be recorded.
+# Results that only some ends of a case can have (a contested closure keeps the result
+# it was closed with, so it admits any): the statistics count them as they are recorded.
+AGREEMENT_STATES = frozenset({"agreement", "implementation_check", "closure_contested"})
+AGREEMENTS = frozenset({"mediated_agreement_full", "mediated_agreement_partial"})
+
+
+def _result_against_path(state: str, result: str) -> str | None:
+    """Why the result cannot be this case's, or None."""
+    if state == "withdrawn" and result != "withdrawn":
+        return "The complainant withdrew this complaint: the result is \"withdrawn\"."
+    if result == "withdrawn" and state not in {"withdrawn", "closure_contested"}:
+        return "Only a withdrawn complaint has the result \"withdrawn\"."
+    if result in AGREEMENTS and state not in AGREEMENT_STATES:
+        return "A mediated agreement is the result only of a case that reached an agreement."
+    return None
+
+
 OUTCOME_STATES = frozenset(
     {
         "not_accepted",
@@ -87,7 +104,11 @@ def record_outcome(
     taxonomy = load_taxonomy()
     if result not in {r.id for r in taxonomy.results}:
         raise InvalidInput("Choose the result.")
+    if problem := _result_against_path(case.state, result):
+        raise InvalidInput(problem)
     known = {r.id: r for r in taxonomy.remedies}
+    if len({remedy.id for remedy in remedies}) != len(remedies):
+        raise InvalidInput("Choose each remedy once.")
     stored = []
     for remedy in remedies:
         if remedy.id not in known:

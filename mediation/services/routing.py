@@ -17,7 +17,7 @@ from mediation.domain.clocks import standards
 from mediation.domain.permissions import CASE_OFFICER, MEDIATOR
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import Case, SealedKey
-from mediation.models.casework import MediatorOffer
+from mediation.models.casework import AgreementToMediate, MediatorOffer
 from mediation.models.panel import MediatorProfile
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
@@ -274,6 +274,42 @@ def _release(session: Session, case: Case, offer: MediatorOffer, status: str) ->
     case_keys.revoke_staff_grants(case, offer.mediator_id)
     if case.mediator_id == offer.mediator_id:
         case.mediator_id = None
+        # The parties signed to mediate with this mediator: with another they sign again.
+        terms = session.execute(
+            select(AgreementToMediate).where(AgreementToMediate.case_id == case.id)
+        ).scalar_one_or_none()
+        if terms is not None:
+            terms.complainant_signed_on = terms.respondent_signed_on = None
+
+
+# The workflow's own steps of an offer, which answer it themselves (`accept`, `decline`,
+# `cancel` ...); any other step that takes the case where no offer waits ends it.
+OFFER_STEPS = frozenset(
+    {
+        "appoint_mediator",
+        "mediator_accept",
+        "declare_no_conflict",
+        "mediator_decline",
+        "cancel_appointment",
+        "mediator_withdraw",
+        "begin_mediation",
+    }
+)
+OFFER_WAITS = frozenset({"mediator_appointed", "on_hold"})
+
+
+def end_offers_left_behind(session: Session, case: Case, action: str, to_state: str) -> None:
+    """A case withdrawn, or declined by the public body, while an offer waited: the offer
+    ends (cancelled) and the pending key with it, or the mediator would count it among
+    their cases for good and hold the case's key."""
+    if to_state in OFFER_WAITS or action in OFFER_STEPS:
+        return
+    for offer in session.execute(
+        select(MediatorOffer).where(
+            MediatorOffer.case_id == case.id, MediatorOffer.status.in_(LIVE_OFFERS)
+        )
+    ).scalars():
+        _release(session, case, offer, "cancelled")
 
 
 def decline(session: Session, mediator: StaffUser, case: Case, reason: str) -> MediatorOffer:

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mediation.domain import workflow
+from mediation.domain import clocks, workflow
 from mediation.models.cases import Case, CaseEvent
 from mediation.models.casework import (
     AgreementToMediate,
+    CaseClock,
     DisclosureStatement,
     FundingCheck,
     MediatorOffer,
@@ -189,12 +190,37 @@ def perform(
         details={"from": planned.from_state, "to": planned.to_state, **details},
     )
     case_clocks.move(session, case, action, planned.from_state, planned.to_state)
+    _start_reply_clock_when_due(session, case, planned)
     _schedule_funding_checks(session, case, planned)
+    from mediation.services import routing  # routing performs its steps through here
+
+    routing.end_offers_left_behind(session, case, action, planned.to_state)
     mediator_id = (
         int(fields["mediator_id"]) if str(fields.get("mediator_id", "")).isdigit() else None
     )
     notifications.for_action(session, case, action, actor, mediator_id=mediator_id)
     return planned
+
+
+def _start_reply_clock_when_due(session: Session, case: Case, planned: workflow.Plan) -> None:
+    """A statement approved while the public body could not yet answer (in triage), or a
+    case taken on again after its clock was stopped, starts the body's 20 working days
+    when the case reaches a state in which it can answer, unless it has answered."""
+    from mediation.services import disclosure_statements
+
+    if planned.to_state not in workflow.RESPONDENT_ACTIVE:
+        return
+    if planned.from_state in workflow.RESPONDENT_ACTIVE:
+        return
+    answered = session.execute(
+        select(CaseClock.id).where(
+            CaseClock.case_id == case.id,
+            CaseClock.kind == clocks.RESPONDENT_REPLY,
+            CaseClock.met_on.is_not(None),
+        )
+    ).first()
+    if answered is None and disclosure_statements.approved(session, case) is not None:
+        case_clocks.start_clock(session, case, clocks.RESPONDENT_REPLY)  # unless running
 
 
 def _schedule_funding_checks(session: Session, case: Case, planned: workflow.Plan) -> None:
