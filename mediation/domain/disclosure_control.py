@@ -43,8 +43,6 @@ ROUNDING_BASE = 5
 PERCENTAGE_MIN_DENOMINATOR = 20
 MEDIAN_MIN_ORGANISATIONS = 10
 CASE_UNIT_PREFIX = "case:"
-# A cell suppressed before is published again only from THRESHOLD + this many organisations.
-PERSISTENCE_MARGIN = 5
 
 THRESHOLD_REASON = "threshold"
 DOMINANCE_REASON = "dominance"
@@ -76,10 +74,12 @@ def percentage(part: int | None, whole: int | None) -> int | None:
 
 
 def median_days(durations: Sequence[int], organisations: int) -> int | None:
-    """The median time to resolution in whole days, only over at least 10 organisations."""
+    """The median time to resolution, rounded to 5 days, only over at least 10
+    organisations, each counted once (`tally` keeps one duration per organisation).
+    Rounded, so that two versions of a year's release do not show one case's effect."""
     if organisations < MEDIAN_MIN_ORGANISATIONS or len(durations) < MEDIAN_MIN_ORGANISATIONS:
         return None
-    return int(2 * statistics.median(durations) + 1) // 2
+    return round_to_base(int(2 * statistics.median(durations) + 1) // 2)
 
 
 @dataclass
@@ -119,6 +119,7 @@ def tally(cases: Sequence[CaseStatistics | CaseRow], grid: CellGrid, dims: Dimen
     # own organisation) goes straight to `singles`.
     singles: list[tuple[int, int | None, int, int]] = []
     units: dict[str, tuple[int, int | None, int, int] | _Several] = {}
+    latest_closed: dict[str, tuple[date, int]] = {}
     case_unit = CASE_UNIT_PREFIX
     for unit, key, body, body_type, region, categories, result, submitted, closed in case_rows(
         cases
@@ -130,7 +131,14 @@ def tally(cases: Sequence[CaseStatistics | CaseRow], grid: CellGrid, dims: Dimen
         dates_part, pair, attributed = found
         if dates_part < 0:
             continue
-        pair_cases[pair] += 1
+        if unit.startswith(case_unit):
+            pair_cases[pair] += 1
+        elif closed is not None:
+            # One time to resolution per organisation (its latest closed case), or one
+            # organisation's many cases could make the median theirs alone.
+            latest = latest_closed.get(unit)
+            if latest is None or closed > latest[0]:
+                latest_closed[unit] = (closed, pair)
         attributes_part = -1
         if attributed:
             described = (region, body_type, categories, result)
@@ -199,6 +207,8 @@ def tally(cases: Sequence[CaseStatistics | CaseRow], grid: CellGrid, dims: Dimen
             for cell in _cells_of(body_parts, part_cells):
                 cells_of_body[cell] += 1
     top_body = [max(column) for column in zip(*per_body.values(), strict=True)] or [0] * size
+    for _, pair in latest_closed.values():
+        pair_cases[pair] += 1
     durations_by_days: Counter[int] = Counter()
     for pair, number in enumerate(pair_cases):
         days = index.pair_days[pair]
@@ -255,8 +265,10 @@ class ProtectedCell:
 def primary_suppression(
     counts: Sequence[int], top_body: Sequence[int], suppressed_before: Collection[int] = ()
 ) -> dict[int, str]:
-    """Cells hidden for what they are: small, dominated by one body, or hidden before and
-    not yet clearly past the threshold."""
+    """Cells hidden for what they are: small, dominated by one body, or hidden in an
+    earlier release, whatever their count now. A cell hidden only to protect another is
+    often large: published later (in a quarter's release after the year's, say), it
+    would give back the small cell it protected by subtraction from the year's total."""
     reasons: dict[int, str] = {}
     for cell, count in enumerate(counts):
         if below_threshold(count):
@@ -264,7 +276,7 @@ def primary_suppression(
         elif dominated(count, top_body[cell]):
             reasons[cell] = DOMINANCE_REASON
     for cell in suppressed_before:
-        if cell not in reasons and counts[cell] < THRESHOLD + PERSISTENCE_MARGIN:
+        if cell not in reasons:
             reasons[cell] = PERSISTENCE_REASON
     return reasons
 
@@ -279,7 +291,7 @@ def protect(
     ptable: PTable = DEFAULT_PTABLE,
 ) -> list[ProtectedCell]:
     """Apply every rule to every cell. Earlier releases' published cells cannot be hidden
-    to protect another; their suppressed cells stay hidden while still near the threshold.
+    to protect another; their suppressed cells stay hidden.
     `noise` replaces the cell-key adjustment on the cells it names (differential privacy
     on the national series)."""
     before = [grid.index[c] for c in previously_suppressed if c in grid.index]
@@ -362,7 +374,10 @@ def compute_release(
     median = None
     if period.kind == YEAR:
         closed_total = grid.index[cell_id("closed", str(period.year))]
-        median = median_days(counted.durations, counted.counts[closed_total])
+        # Only beside a published total: a median shown where the year's closures are
+        # hidden would tell what the hidden cells do not.
+        if not cells[closed_total].suppressed:
+            median = median_days(counted.durations, counted.counts[closed_total])
     return ComputedRelease(
         period, tables, median, None if noise_plan is None else noise_plan.epsilon
     )

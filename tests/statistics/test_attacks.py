@@ -265,3 +265,71 @@ def test_summing_quarters_from_earlier_releases_against_the_year_total_fails() -
     }
     # Every figure any release published is known to the attacker; nothing hidden follows.
     assert exposed_cells(grid.lines, hidden) == set()
+
+
+def _received_by_quarter(sizes: Sequence[int]) -> list[CaseStatistics]:
+    """Anonymous cases (each its own organisation) received in each quarter of the year,
+    all closed in the fourth."""
+    cases = []
+    for quarter, size in enumerate(sizes, start=1):
+        for n in range(size):
+            name = f"q{quarter}-{n}"
+            cases.append(
+                CaseStatistics(
+                    unit=f"case:{name}",
+                    unit_key=sum(ord(ch) * 131**i for i, ch in enumerate(name)) % 2**31,
+                    body=None,
+                    body_type="local_authority",
+                    region="london",
+                    categories=("funding_process",),
+                    result="breach_acknowledged",
+                    submitted_on=date(YEAR, 3 * quarter - 1, 10),
+                    closed_on=date(YEAR, 11, 20),
+                )
+            )
+    return cases
+
+
+def test_a_quarter_released_after_its_year_does_not_give_back_a_cell_the_year_hid() -> None:
+    """The year shows Q1 40, Q2 40 and the total, hiding Q3 (6) and Q4 (20, to protect
+    it). Publishing Q4 alone later would give Q3 as the total less the rest: a cell hidden
+    in any earlier release stays hidden, whatever its size."""
+    cases = _received_by_quarter([40, 40, 6, 20])
+    year = compute_release(cases, PERIOD, SMALL_DIMS)
+    published, suppressed = history(year)
+    quarter = compute_release(
+        cases,
+        Period(YEAR, 4),
+        SMALL_DIMS,
+        previously_published=published,
+        previously_suppressed=suppressed,
+    )
+    hidden_in_year = {cell for cell in suppressed if f"{YEAR}-Q4" in cell}
+    assert hidden_in_year, "the year hid the fourth quarter, as the attack needs"
+    shown_now, _ = history(quarter)
+    assert not (hidden_in_year & shown_now)
+
+
+def test_the_median_counts_each_organisation_once_and_is_rounded() -> None:
+    """Nine organisations settled in 5 days; one with fifteen cases took 400 days each.
+    Counted per case, the median was that one organisation's time."""
+    from datetime import timedelta
+
+    quick = [organisation(f"quick{i}", "london", closed=date(YEAR, 6, 6)) for i in range(9)]
+    quick = [replace(c, submitted_on=date(YEAR, 6, 1)) for c in quick]
+    slow = [
+        replace(
+            organisation("slow", "london"),
+            body=100 + j,
+            submitted_on=date(YEAR - 1, 1, 1) + timedelta(days=j),
+            closed_on=date(YEAR - 1, 1, 1) + timedelta(days=j + 400),
+        )
+        for j in range(15)
+    ]
+    release = compute_release([*quick, *slow], PERIOD, SMALL_DIMS)
+    assert release.median_days_to_resolution != 400
+    many = [
+        replace(organisation(f"org{i}", "london"), submitted_on=date(YEAR, 1, 1)) for i in range(30)
+    ]
+    shown = compute_release(many, PERIOD, SMALL_DIMS).median_days_to_resolution
+    assert shown is not None and shown % 5 == 0  # rounded, as the counts are
