@@ -42,9 +42,9 @@ AGREEMENTS = frozenset({"mediated_agreement_full", "mediated_agreement_partial"}
 def _result_against_path(state: str, result: str) -> str | None:
     """Why the result cannot be this case's, or None."""
     if state == "withdrawn" and result != "withdrawn":
-        return "The complainant withdrew this complaint: the result is \"withdrawn\"."
+        return 'The complainant withdrew this complaint: the result is "withdrawn".'
     if result == "withdrawn" and state not in {"withdrawn", "closure_contested"}:
-        return "Only a withdrawn complaint has the result \"withdrawn\"."
+        return 'Only a withdrawn complaint has the result "withdrawn".'
     if result in AGREEMENTS and state not in AGREEMENT_STATES:
         return "A mediated agreement is the result only of a case that reached an agreement."
     return None
