@@ -203,9 +203,7 @@ def complete_setup(
     user.password_hash = hash_login_password(password)
     # A set-up begun before the link (by whoever held the old password) is not carried on.
     user.totp_pending_secret = None
-    user.session_version = (user.session_version or 0) + 1
-    staff_sessions.end_all(session, user.id)
-    keyring.release_all_custody(session, user.id)
+    _end_every_session(session, user)
     setup.used_at = utcnow()
     _retire_setup_tokens(session, user)  # any other link, made before this one was used
     record(
@@ -217,12 +215,19 @@ def complete_setup(
     return user, recovery
 
 
+def _end_every_session(session: Session, user: StaffUser) -> None:
+    """Sign the user out everywhere: their session rows, the version their cookies carry,
+    and their held key wherever they were signed in."""
+    user.session_version = (user.session_version or 0) + 1
+    staff_sessions.end_all(session, user.id)
+    keyring.release_all_custody(session, user.id)
+
+
 def set_password(session: Session, user: StaffUser, password: str) -> str:
     """Set the login hash and create the user's key pair; returns the new recovery key."""
     check_password_strength(password)
     user.password_hash = hash_login_password(password)
-    user.session_version = (user.session_version or 0) + 1
-    staff_sessions.end_all(session, user.id)
+    _end_every_session(session, user)
     return keyring.create_staff_key(session, user, password)
 
 
@@ -387,9 +392,7 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> St
     if actor.id == user.id and not active:
         raise InvalidInput("You cannot deactivate your own account.")
     user.active = active
-    user.session_version += 1
-    staff_sessions.end_all(session, user.id)
-    keyring.release_all_custody(session, user.id)  # their held key, wherever signed in
+    _end_every_session(session, user)
     record(
         session,
         actor,
@@ -406,9 +409,7 @@ def reset_access(session: Session, actor: Actor, user_id: int) -> str:
     user = session.get(StaffUser, user_id)
     if user is None:
         raise NotFound("There is no such user.")
-    user.session_version += 1
-    staff_sessions.end_all(session, user.id)
-    keyring.release_all_custody(session, user.id)
+    _end_every_session(session, user)
     user.password_hash = None
     user.totp_secret = user.totp_pending_secret = None
     user.totp_last_counter = None
