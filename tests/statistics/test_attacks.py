@@ -333,3 +333,19 @@ def test_the_median_counts_each_organisation_once_and_is_rounded() -> None:
     ]
     shown = compute_release(many, PERIOD, SMALL_DIMS).median_days_to_resolution
     assert shown is not None and shown % 5 == 0  # rounded, as the counts are
+
+
+def test_no_median_beside_a_hidden_total_of_closed_cases() -> None:
+    """Thirty organisations closed a case in the year: enough for a median. With the
+    year's closed total hidden (here because an earlier release hid it), the median is
+    not published either: beside hidden closures it would tell what they hide."""
+    from mediation.domain.statistics_tables import cell_id
+
+    many = [
+        replace(organisation(f"org{i}", "london"), submitted_on=date(YEAR, 1, 1)) for i in range(30)
+    ]
+    assert compute_release(many, PERIOD, SMALL_DIMS).median_days_to_resolution is not None
+    closed_total = cell_id("closed", str(YEAR))
+    hidden = compute_release(many, PERIOD, SMALL_DIMS, previously_suppressed={closed_total})
+    assert closed_total in history(hidden)[1], "the total is hidden, as the check needs"
+    assert hidden.median_days_to_resolution is None
