@@ -298,11 +298,14 @@ OFFER_STEPS = frozenset(
 OFFER_WAITS = frozenset({"mediator_appointed", "on_hold"})
 
 
-def end_offers_left_behind(session: Session, case: Case, action: str, to_state: str) -> None:
+def end_offers_left_behind(
+    session: Session, case: Case, action: str, from_state: str, to_state: str
+) -> None:
     """A case withdrawn, or declined by the public body, while an offer waited: the offer
     ends (cancelled) and the pending key with it, or the mediator would count it among
-    their cases for good and hold the case's key."""
-    if to_state in OFFER_WAITS or action in OFFER_STEPS:
+    their cases for good and hold the case's key. An offer waits only in `OFFER_WAITS`,
+    so other moves need no look."""
+    if from_state not in OFFER_WAITS or to_state in OFFER_WAITS or action in OFFER_STEPS:
         return
     for offer in session.execute(
         select(MediatorOffer).where(

@@ -194,7 +194,7 @@ def perform(
     _schedule_funding_checks(session, case, planned)
     from mediation.services import routing  # routing performs its steps through here
 
-    routing.end_offers_left_behind(session, case, action, planned.to_state)
+    routing.end_offers_left_behind(session, case, action, planned.from_state, planned.to_state)
     mediator_id = (
         int(fields["mediator_id"]) if str(fields.get("mediator_id", "")).isdigit() else None
     )
