@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mediation.services.complaints import Filed
+
 IDENTITY = {
     "organisation": "Ravensmoor Tenants Advice Collective",
     "contact_name": "Philippa Quenby-Hartswood",
@@ -29,3 +34,21 @@ SEEDED_STRINGS = (
     "Ollerenshaw",
     "Kittiwake",
 )
+
+
+def file_seeded(
+    openness: str = "confidential", *, body: int | None = None, organisation: str | None = None
+) -> Filed:
+    """File a complaint with the seeded narrative (and identity, unless anonymous), in
+    the app context's session, uncommitted; returns what `file_complaint` returns."""
+    identity = dict(IDENTITY, organisation=organisation or IDENTITY["organisation"])
+    from mediation.extensions import database
+    from mediation.services import complaints
+
+    return complaints.file_complaint(
+        database(),
+        openness=openness,
+        narrative=NARRATIVE,
+        identity=None if openness == "anonymous" else identity,
+        respondent_body_id=body,
+    )

@@ -7,7 +7,7 @@ from flask import Flask
 
 from mediation.extensions import db
 from mediation.models.staff import StaffUser
-from mediation.services import complaints, identity_access, keyring
+from mediation.services import identity_access, keyring
 from tests import seeded
 from tests.browser.actions import sign_in
 from tests.browser.harness import Journeys
@@ -16,13 +16,7 @@ from tests.conftest import TEST_PASSWORD, StaffFactory
 
 def confidential_case_assigned_to(app: Flask, officer_id: int, mediator_id: int) -> str:
     with app.app_context():
-        filed = complaints.file_complaint(
-            db.session,
-            openness="confidential",
-            narrative=seeded.NARRATIVE,
-            identity=dict(seeded.IDENTITY),
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded()
         officer = db.session.get(StaffUser, officer_id)
         mediator = db.session.get(StaffUser, mediator_id)
         assert officer and mediator

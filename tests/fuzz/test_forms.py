@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from mediation.extensions import db
 from mediation.models.staff import StaffUser
-from mediation.services import complaints, identity_access, intake, keyring
+from mediation.services import identity_access, intake, keyring
 from tests import seeded
 from tests.conftest import TEST_PASSWORD, AuthActions, StaffFactory
 from tests.fuzz.forms import Form, crawl, fuzz_form
@@ -44,13 +44,7 @@ def seed_case(app: Flask, officer_id: int, mediator_id: int) -> tuple[str, str, 
     """A confidential case, assigned, with a pending identity request: (reference,
     passphrase, request id)."""
     with app.app_context():
-        filed = complaints.file_complaint(
-            db.session,
-            openness="confidential",
-            narrative=seeded.NARRATIVE,
-            identity=dict(seeded.IDENTITY),
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded()
         officer = db.session.get(StaffUser, officer_id)
         mediator = db.session.get(StaffUser, mediator_id)
         assert officer and mediator

@@ -416,18 +416,11 @@ def test_a_complainant_adds_documents_only_up_to_the_cases_limits(
 def test_uploads_to_a_case_from_one_connection_are_limited(
     throttled_app: Flask, make_staff: StaffFactory
 ) -> None:
-    from mediation.services import complaints as complaint_service
 
     throttled_app.config["UPLOAD_RATE_LIMIT"] = "2 per hour"
     make_staff("case_officer")
     with throttled_app.app_context():
-        filed = complaint_service.file_complaint(
-            db.session,
-            openness="anonymous",
-            narrative=seeded.NARRATIVE,
-            identity=None,
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded("anonymous")
         db.session.commit()
         reference, passphrase = filed.reference, filed.passphrase
     client = throttled_app.test_client()

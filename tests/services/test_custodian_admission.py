@@ -21,13 +21,7 @@ from tests.conftest import TEST_PASSWORD, AuthActions, StaffFactory, case_office
 
 
 def file_one() -> complaints.Filed:
-    filed = complaints.file_complaint(
-        db.session,
-        openness="confidential",
-        narrative=seeded.NARRATIVE,
-        identity=dict(seeded.IDENTITY),
-        respondent_body_id=None,
-    )
+    filed = seeded.file_seeded()
     db.session.commit()
     return filed
 

@@ -69,13 +69,7 @@ def world(app: Flask, make_staff: StaffFactory, suite: str) -> Iterator[World]:
 
 
 def file_confidential() -> complaints.Filed:
-    filed = complaints.file_complaint(
-        db.session,
-        openness="confidential",
-        narrative=seeded.NARRATIVE,
-        identity=dict(seeded.IDENTITY),
-        respondent_body_id=None,
-    )
+    filed = seeded.file_seeded()
     db.session.commit()
     return filed
 
@@ -258,13 +252,7 @@ def test_openness_only_grows_by_the_complainants_act(world: World) -> None:
 
 
 def test_anonymous_complaint_holds_no_identity(world: World) -> None:
-    filed = complaints.file_complaint(
-        db.session,
-        openness="anonymous",
-        narrative=seeded.NARRATIVE,
-        identity=None,
-        respondent_body_id=None,
-    )
+    filed = seeded.file_seeded("anonymous")
     assert filed.case.identity is None and filed.case.identity_copy is None
     with pytest.raises(InvalidInput):
         complaints.file_complaint(
@@ -432,13 +420,7 @@ def accounts_recovery_of_someone_else() -> str:
 
 def file_everything(world: World) -> list[complaints.Filed]:
     filed = [file_confidential()]
-    anonymous = complaints.file_complaint(
-        db.session,
-        openness="anonymous",
-        narrative=seeded.NARRATIVE,
-        identity=None,
-        respondent_body_id=None,
-    )
+    anonymous = seeded.file_seeded("anonymous")
     filed.append(anonymous)
     db.session.commit()  # each step commits, as the request doing it would
     for item in filed:

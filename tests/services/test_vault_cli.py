@@ -41,13 +41,7 @@ def test_rotate_and_purge_from_the_command_line(
 ) -> None:
     officer = make_staff("case_officer")
     with app.app_context():
-        filed = complaints.file_complaint(
-            db.session,
-            openness="confidential",
-            narrative=seeded.NARRATIVE,
-            identity=dict(seeded.IDENTITY),
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded()
         db.session.commit()
         case_id, old_key_id = filed.case.id, filed.case.case_key_id
     wrong = runner.invoke(
@@ -77,13 +71,7 @@ def test_reseal_user_gives_a_new_custodian_every_key(
 ) -> None:
     officer = make_staff("case_officer")
     with app.app_context():
-        filed = complaints.file_complaint(
-            db.session,
-            openness="anonymous",
-            narrative=seeded.NARRATIVE,
-            identity=None,
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded("anonymous")
         db.session.commit()
         case_id = filed.case.id
     newcomer = make_staff("case_officer")

@@ -28,7 +28,6 @@ from mediation.models.statistics import (
     StatisticsSymmetricKey,
 )
 from mediation.services import (
-    complaints,
     keyring,
     organisation_pseudonyms,
     settings,
@@ -79,13 +78,7 @@ def custodians(app: Flask, make_staff: StaffFactory) -> Iterator[list[Custodian]
 
 
 def file_case(organisation: str, submitted: date, closed: date | None) -> Case:
-    filed = complaints.file_complaint(
-        db.session,
-        openness="confidential",
-        narrative=seeded.NARRATIVE,
-        identity={**seeded.IDENTITY, "organisation": organisation},
-        respondent_body_id=None,
-    )
+    filed = seeded.file_seeded(organisation=organisation)
     filed.case.submitted_on, filed.case.closed_on = submitted, closed
     statistical_records.record_at_intake(
         db.session, filed.case, categories=[], body_type=None, region="london", size_band=None

@@ -166,13 +166,7 @@ def test_bad_periods_are_refused_with_a_clear_message(
 def test_records_sealed_at_intake_are_resealed_under_the_symmetric_key(
     officer: Officer,
 ) -> None:
-    filed = complaints.file_complaint(
-        db.session,
-        openness="confidential",
-        narrative=seeded.NARRATIVE,
-        identity=dict(seeded.IDENTITY),
-        respondent_body_id=None,
-    )
+    filed = seeded.file_seeded()
     case = filed.case
     case.submitted_on = date(2025, 4, 2)
     case.closed_on = date(2025, 8, 1)
@@ -204,13 +198,7 @@ def test_records_sealed_at_intake_are_resealed_under_the_symmetric_key(
 def test_casework_decisions_override_what_was_said_at_intake(officer: Officer) -> None:
     """The categories confirmed at triage and the recorded outcome's result are what a
     release counts, not the complainant's first choice."""
-    filed = complaints.file_complaint(
-        db.session,
-        openness="anonymous",
-        narrative=seeded.NARRATIVE,
-        identity=None,
-        respondent_body_id=None,
-    )
+    filed = seeded.file_seeded("anonymous")
     case = filed.case
     case.submitted_on, case.closed_on, case.state = date(2025, 4, 2), date(2025, 8, 1), "closed"
     statistical_records.record_at_intake(
@@ -248,13 +236,7 @@ def test_an_organisation_pseudonym_links_its_cases_without_storing_its_name(
     ]
     cases = []
     for name in names:
-        filed = complaints.file_complaint(
-            db.session,
-            openness="confidential",
-            narrative=seeded.NARRATIVE,
-            identity={**seeded.IDENTITY, "organisation": name},
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded(organisation=name)
         filed.case.closed_on = date(2025, 6, 1)
         filed.case.submitted_on = date(2025, 1, 10)
         statistical_records.record_at_intake(

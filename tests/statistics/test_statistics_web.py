@@ -16,7 +16,7 @@ from sqlalchemy import select
 from mediation.extensions import db
 from mediation.models.releases import StatisticsRelease
 from mediation.models.staff import StaffUser
-from mediation.services import complaints, keyring, statistical_records
+from mediation.services import keyring, statistical_records
 from mediation.services.statistics_releases import publish_release
 from tests import seeded
 from tests.conftest import TEST_PASSWORD, AuthActions, StaffFactory
@@ -62,13 +62,7 @@ def seed_and_publish(app: Flask, make_staff: StaffFactory) -> None:
                 for i in range(90)
             ],
         )
-        filed = complaints.file_complaint(
-            db.session,
-            openness="confidential",
-            narrative=seeded.NARRATIVE,
-            identity=dict(seeded.IDENTITY),
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded()
         filed.case.submitted_on = date(LAST_YEAR, 3, 1)
         filed.case.closed_on = date(LAST_YEAR, 6, 1)
         statistical_records.record_at_intake(

@@ -25,13 +25,7 @@ def test_mediator_asks_officer_approves_mediator_sees_identity(
     officer = make_staff("case_officer")
     mediator = make_staff("mediator")
     with app.app_context():
-        filed = complaints.file_complaint(
-            db.session,
-            openness="confidential",
-            narrative=seeded.NARRATIVE,
-            identity=dict(seeded.IDENTITY),
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded()
         officer_user = db.session.get(StaffUser, officer.id)
         mediator_user = db.session.get(StaffUser, mediator.id)
         assert officer_user and mediator_user
@@ -90,13 +84,7 @@ def test_an_unassigned_mediator_is_refused_the_identity_page(
     make_staff("case_officer")
     mediator = make_staff("mediator")
     with app.app_context():
-        filed = complaints.file_complaint(
-            db.session,
-            openness="confidential",
-            narrative=seeded.NARRATIVE,
-            identity=dict(seeded.IDENTITY),
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded()
         db.session.commit()
     client = signed_in(app, mediator)
     assert client.get(f"/identity/cases/{filed.reference}").status_code == 403
@@ -107,13 +95,7 @@ def test_custody_page_gives_a_new_case_officer_the_keys(
 ) -> None:
     officer = make_staff("case_officer")
     with app.app_context():
-        filed = complaints.file_complaint(
-            db.session,
-            openness="anonymous",
-            narrative=seeded.NARRATIVE,
-            identity=None,
-            respondent_body_id=None,
-        )
+        filed = seeded.file_seeded("anonymous")
         db.session.commit()
         case_id = filed.case.id
     newcomer = make_staff("case_officer")

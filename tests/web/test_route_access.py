@@ -21,7 +21,7 @@ def seed_world(app: Flask, make_staff: StaffFactory, user: StaffLogin) -> dict[s
     with a pending identity request, so that allowed roles get real pages."""
     from mediation.extensions import db
     from mediation.models.staff import StaffUser
-    from mediation.services import complaints, identity_access, keyring
+    from mediation.services import identity_access, keyring
     from tests import seeded
     from tests.conftest import TEST_PASSWORD
 
@@ -33,13 +33,7 @@ def seed_world(app: Flask, make_staff: StaffFactory, user: StaffLogin) -> dict[s
         assert officer is not None and mediator is not None
         officer_key = keyring.unlock(db.session, officer, TEST_PASSWORD)
         assert officer_key is not None
-        filed = complaints.file_complaint(
-            db.session,
-            openness="confidential",
-            narrative=seeded.NARRATIVE,
-            identity=dict(seeded.IDENTITY),
-            respondent_body_id=make_staff.body(),
-        )
+        filed = seeded.file_seeded(body=make_staff.body())
         identity_access.assign_mediator(db.session, officer, officer_key, filed.case, mediator)
         request = identity_access.request_identity(
             db.session, mediator, filed.case, "Needed to arrange the joint session"
