@@ -22,6 +22,9 @@ LANGUAGE_POINTS = 2
 CAPACITY_POINTS = 2.0
 NO_ACCREDITATION_PENALTY = 2
 LOW_CPD_PENALTY = 1
+# CPD hours count towards the yearly minimum only when the last CPD was this recent: hours
+# recorded with an older date (or none) are a past year's.
+CPD_YEAR = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,14 @@ class PanelMember:
     conflict_organisations: tuple[str, ...] = ()
     accredited: bool = True
     cpd_hours: int = 0
+    cpd_last_date: date | None = None
+
+    def cpd_hours_in_year(self, on: date) -> int:
+        """The CPD hours that count on this day: none when the last CPD is over a year
+        old (or has no date), whatever was once recorded."""
+        if self.cpd_last_date is None or self.cpd_last_date < on - CPD_YEAR:
+            return 0
+        return self.cpd_hours
 
 
 @dataclass(frozen=True)
@@ -187,9 +198,12 @@ def score(member: PanelMember, needs: CaseNeeds) -> tuple[float, tuple[str, ...]
     if not member.accredited:
         points -= NO_ACCREDITATION_PENALTY
         reasons.append("no accreditation recorded")
-    if needs.min_cpd_hours and member.cpd_hours < needs.min_cpd_hours:
+    if needs.min_cpd_hours and member.cpd_hours_in_year(needs.on) < needs.min_cpd_hours:
         points -= LOW_CPD_PENALTY
-        reasons.append(f"CPD below {needs.min_cpd_hours} hours this year")
+        if member.cpd_hours >= needs.min_cpd_hours:
+            reasons.append("no CPD recorded in the last year")
+        else:
+            reasons.append(f"CPD below {needs.min_cpd_hours} hours this year")
     return round(points, 2), tuple(reasons)
 
 

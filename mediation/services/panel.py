@@ -16,6 +16,7 @@ from mediation.domain.taxonomy import load_taxonomy
 from mediation.models.bodies import RespondentBody
 from mediation.models.panel import MediatorProfile
 from mediation.models.staff import StaffUser
+from mediation.models.time import utcnow
 from mediation.services.audit import Actor, record
 from mediation.services.errors import InvalidInput, NotFound
 
@@ -143,6 +144,11 @@ def update_profile(
         raise InvalidInput(f"Capacity is a number of cases from 0 to {MAX_CAPACITY}.")
     if cpd_hours < 0:
         raise InvalidInput("CPD hours cannot be negative.")
+    today = utcnow().date()
+    if accredited_on is not None and accredited_on > today:
+        raise InvalidInput("The accreditation date cannot be in the future.")
+    if cpd_last_date is not None and cpd_last_date > today:
+        raise InvalidInput("The last CPD date cannot be in the future.")
     profile = found.profile or MediatorProfile(user_id=user_id)
     profile.specialisms = sorted(set(specialisms))
     profile.regions = sorted(set(regions))

@@ -100,6 +100,7 @@ def panel(session: Session) -> list[ranking.PanelMember]:
                 ),
                 accredited=bool(profile.accreditation_body and profile.accredited_on),
                 cpd_hours=int(profile.cpd_hours or 0),
+                cpd_last_date=profile.cpd_last_date,
             )
         )
     return members

@@ -54,6 +54,7 @@ members = st.builds(
     conflict_organisations=st.lists(st.sampled_from(ORGANISATIONS), max_size=2).map(tuple),
     accredited=st.booleans(),
     cpd_hours=st.integers(min_value=0, max_value=20),
+    cpd_last_date=st.one_of(st.none(), st.dates(date(2024, 1, 1), TODAY)),
 )
 needs = st.builds(
     routing.CaseNeeds,
@@ -135,6 +136,7 @@ def test_reasons_show_why_one_mediator_ranks_above_another() -> None:
         capacity=4,
         load=1,
         cpd_hours=10,
+        cpd_last_date=TODAY - timedelta(days=30),
     )
     weak = routing.PanelMember(
         2, "Baker", regions=frozenset({"london"}), capacity=2, load=1, accredited=False
@@ -144,6 +146,25 @@ def test_reasons_show_why_one_mediator_ranks_above_another() -> None:
     assert "specialises in funding change" in ranking.proposals[0].reasons
     assert "speaks the language asked for (cy)" in ranking.proposals[0].reasons
     assert "no accreditation recorded" in ranking.proposals[1].reasons
+
+
+def test_cpd_hours_count_only_when_the_last_cpd_is_within_the_year() -> None:
+    """Ten hours recorded with a last CPD two years ago are not this year's hours: the
+    mediator falls below the minimum and the reason says why."""
+    case = routing.CaseNeeds(
+        on=TODAY, categories=frozenset({"funding_change"}), region="london", min_cpd_hours=6
+    )
+
+    def member(last: date | None) -> routing.PanelMember:
+        return routing.PanelMember(1, "Able", capacity=2, cpd_hours=10, cpd_last_date=last)
+
+    current = routing.rank([member(TODAY - timedelta(days=200))], case).proposals[0]
+    lapsed = routing.rank([member(TODAY - timedelta(days=730))], case).proposals[0]
+    undated = routing.rank([member(None)], case).proposals[0]
+    assert not any("CPD" in reason for reason in current.reasons)
+    assert "no CPD recorded in the last year" in lapsed.reasons
+    assert "no CPD recorded in the last year" in undated.reasons
+    assert lapsed.score == current.score - routing.LOW_CPD_PENALTY
 
 
 def test_organisation_names_match_despite_case_punctuation_and_filler() -> None:

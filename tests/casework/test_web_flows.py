@@ -292,6 +292,12 @@ def test_the_admin_keeps_the_panel_and_routing_follows_it(
         data={"capacity": "2", "cpd_hours": "1", "leave": "next Tuesday"},
     )
     assert "Leave line 1" in bad.text
+    future = admin.post(
+        f"/admin/panel/{staffed.mediator.id}",
+        data={"capacity": "2", "cpd_hours": "6", "cpd_last_date": "2099-01-01"},
+    )
+    assert "The last CPD date cannot be in the future." in future.text
+    assert 'value="2099-01-01"' in future.text  # kept, to be corrected
     filed = driver.to("mediation_offered")
     officer = client_for(app, staffed.logins["officer"])
     page = officer.get(f"/casework/cases/{filed.reference}/routing").text
