@@ -243,7 +243,7 @@ def check_phone(value: str) -> str | None:
     return None
 
 
-class _Collector:
+class FieldCheck:
     """Gathers one message per field path while reading a JSON document."""
 
     def __init__(self) -> None:
@@ -298,7 +298,7 @@ def parse_complaint(
 ) -> Complaint:
     """Check a complaint in the API's JSON shape; every problem is reported at once."""
     taxonomy = taxonomy or load_taxonomy()
-    check = _Collector()
+    check = FieldCheck()
     if not isinstance(data, Mapping):
         raise IntakeInvalid({"": "Send a JSON object."})
     for key in sorted(set(data) - TOP_LEVEL_FIELDS):
@@ -340,7 +340,7 @@ def parse_complaint(
 
 
 def _parse_body(
-    check: _Collector, body: Any, taxonomy: Taxonomy
+    check: FieldCheck, body: Any, taxonomy: Taxonomy
 ) -> tuple[int | None, NamedBody | None]:
     path = "respondent_body"
     if not isinstance(body, Mapping):
@@ -377,7 +377,7 @@ def _parse_body(
     return None, (NamedBody(name, body_type) if name else None)
 
 
-def _parse_breaches(check: _Collector, raw: Any, taxonomy: Taxonomy) -> tuple[BreachClaim, ...]:
+def _parse_breaches(check: FieldCheck, raw: Any, taxonomy: Taxonomy) -> tuple[BreachClaim, ...]:
     if not isinstance(raw, list) or not raw:
         check.add("breaches", "Choose at least one part of the Compact that was broken.")
         return ()
@@ -413,7 +413,7 @@ def _parse_breaches(check: _Collector, raw: Any, taxonomy: Taxonomy) -> tuple[Br
 
 
 def _parse_identity(
-    check: _Collector, openness: str, raw: Any, taxonomy: Taxonomy
+    check: FieldCheck, openness: str, raw: Any, taxonomy: Taxonomy
 ) -> Identity | None:
     if openness == "anonymous":
         if raw is not None:
@@ -473,7 +473,7 @@ def _parse_identity(
     return Identity(organisation, contact, email, phone, region, size_band, updates)
 
 
-def _parse_documents(check: _Collector, raw: Any, max_bytes: int) -> tuple[Upload, ...]:
+def _parse_documents(check: FieldCheck, raw: Any, max_bytes: int) -> tuple[Upload, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -508,3 +508,15 @@ def _parse_documents(check: _Collector, raw: Any, max_bytes: int) -> tuple[Uploa
             continue
         uploads.append(Upload(name, content))
     return tuple(uploads)
+
+
+def parse_api_documents(raw: Any, max_bytes: int) -> tuple[Upload, ...]:
+    """Documents sent over JSON (`[{"name", "content_base64"}]`) after filing, checked as
+    the intake checks them; raises IntakeInvalid naming each one that is refused."""
+    check = FieldCheck()
+    if raw is None or raw == []:
+        check.add("documents", "Send at least one document.")
+    uploads = _parse_documents(check, raw, max_bytes)
+    if check.errors:
+        raise IntakeInvalid(check.errors)
+    return uploads

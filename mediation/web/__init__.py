@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from mediation.extensions import database, db, login_manager
@@ -25,6 +26,7 @@ from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
 from mediation.services import staff_sessions
 from mediation.services.errors import ServiceError
+from mediation.services.intake_rules import MAX_ID
 from mediation.vault import CustodyExpired, CustodyInvalid, VaultError
 from mediation.web.access import SignInAgain
 from mediation.web.navigation import nav_for
@@ -61,10 +63,25 @@ ERROR_TEXT: dict[int, tuple[str, str]] = {
 }
 
 
+class RowId(IntegerConverter):
+    """`int` in a URL, within the row ids the database can hold (positive, 32-bit)."""
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = 1,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def register_web(app: Flask) -> None:
     from mediation.web.admin import panel_routes  # noqa: F401  (adds the panel pages)
     from mediation.web.admin.routes import blueprint as admin
     from mediation.web.analyst.routes import blueprint as analyst
+    from mediation.web.api import complainant as _complainant_api  # noqa: F401  (its routes)
     from mediation.web.api.routes import blueprint as api
     from mediation.web.auth.routes import blueprint as auth
     from mediation.web.casework.routes import blueprint as casework
@@ -75,6 +92,9 @@ def register_web(app: Flask) -> None:
     from mediation.web.respondent.routes import blueprint as respondent
     from mediation.web.statistics.routes import blueprint as statistics
 
+    # Every <int:...> in a URL is a row id: one past a 32-bit integer is a 404 here rather
+    # than an overflow in the database driver (a 500).
+    app.url_map.converters["int"] = RowId
     blueprints = (
         public,
         auth,
@@ -146,7 +166,10 @@ def error_response(code: int, message: str | None = None) -> tuple[Response | st
     """The friendly page (or JSON error) for an HTTP status; never anything internal."""
     title, default_message = ERROR_TEXT.get(code, ERROR_TEXT[500])
     if wants_json():
-        return jsonify({"error": {"status": code, "title": title}}), code
+        # A problem document (RFC 9457), as the API's own refusals are.
+        response = jsonify({"status": code, "title": title, "detail": message or default_message})
+        response.mimetype = "application/problem+json"
+        return response, code
     return (
         render_template(
             "errors/error.html", code=code, title=title, message=message or default_message
