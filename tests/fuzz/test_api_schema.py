@@ -4,6 +4,7 @@ writes nothing, and an accepted one writes exactly one case."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -66,6 +67,8 @@ def test_the_api_never_fails_and_refuses_clearly_without_writing(
         assert isinstance(message, str) and message.strip(), path
 
 
+# Examples per complainant operation; a longer run: API_FUZZ_EXAMPLES=200 make pytest.
+EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "25"))
 COMPLAINANT_OPERATIONS = [
     ("/complainant/sessions", "POST"),
     ("/complainant/complaint", "GET"),
@@ -97,7 +100,7 @@ def complainant_token(app: Flask, make_staff: StaffFactory) -> str:
 
 
 @pytest.mark.parametrize(("path", "method"), COMPLAINANT_OPERATIONS)
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_the_complainant_operations_never_fail_and_refuse_clearly(
     path: str, method: str, data: st.DataObject, complainant_token: str, app: Flask
