@@ -520,3 +520,17 @@ def parse_api_documents(raw: Any, max_bytes: int) -> tuple[Upload, ...]:
     if check.errors:
         raise IntakeInvalid(check.errors)
     return uploads
+
+
+def parse_api_identity(raw: Any) -> dict[str, str | bool]:
+    """Who complains, sent over JSON after filing (an anonymous complaint made more open),
+    checked as the intake checks it; raises IntakeInvalid naming each field refused."""
+    if not isinstance(raw, Mapping):
+        raise IntakeInvalid(
+            {"identity": "Tell us who you are: your organisation and how to reach you."}
+        )
+    check = FieldCheck()
+    identity = _parse_identity(check, "confidential", raw, load_taxonomy())
+    if check.errors or identity is None:
+        raise IntakeInvalid(check.errors or {"identity": "Tell us who you are."})
+    return identity.to_dict()

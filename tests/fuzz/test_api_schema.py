@@ -79,6 +79,8 @@ COMPLAINANT_OPERATIONS = [
     ("/complainant/withdraw", "POST"),
     ("/complainant/contest-closure", "POST"),
     ("/complainant/adverse-treatment", "POST"),
+    ("/complainant/openness", "POST"),
+    ("/complainant/survey", "POST"),
     ("/complainant/session", "DELETE"),
 ]
 

@@ -238,3 +238,76 @@ def test_an_id_past_what_the_database_holds_is_not_found_not_a_failure(
     answer = {"statement_id": 2**63, "digest": "x", "approve": True}
     refused = client.post(f"{API}/statement", json=answer, headers=auth)
     assert refused.status_code == 422 and "statement_id" in refused.json["errors"]
+
+
+def test_an_anonymous_complaint_is_made_more_open_with_who_complains(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    make_staff("case_officer")
+    with app.app_context():
+        made = seeded.file_seeded("anonymous", body=make_staff.body())
+        db.session.commit()
+        reference, passphrase = made.reference, made.passphrase
+    client = app.test_client()
+    auth = sign_in(client, reference, passphrase)
+    nameless = client.post(
+        f"{API}/openness", json={"level": "confidential", "confirm": True}, headers=auth
+    )
+    assert nameless.status_code == 422 and "identity" in nameless.json["errors"]
+    partial = client.post(
+        f"{API}/openness",
+        json={"level": "confidential", "confirm": True, "identity": {"email": "x"}},
+        headers=auth,
+    )
+    assert {"identity.organisation", "identity.email"} <= set(partial.json["errors"])
+    lower = client.post(
+        f"{API}/openness", json={"level": "anonymous", "confirm": True}, headers=auth
+    )
+    assert "level" in lower.json["errors"]
+    identity = dict(seeded.IDENTITY)
+    unconfirmed = client.post(
+        f"{API}/openness", json={"level": "confidential", "identity": identity}, headers=auth
+    )
+    assert unconfirmed.status_code == 422 and list(unconfirmed.json["errors"]) == ["confirm"]
+    opened = client.post(
+        f"{API}/openness",
+        json={"level": "confidential", "confirm": True, "identity": identity},
+        headers=auth,
+    )
+    assert opened.status_code == 200 and opened.json == {"openness": "confidential"}
+    with app.app_context():
+        case = db.session.execute(select(Case)).scalar_one()
+        assert case.identity is not None and case.shared_identity is None
+        assert seeded.IDENTITY["organisation"].encode() not in case.identity
+    again = client.post(
+        f"{API}/openness",
+        json={"level": "open", "confirm": True, "identity": identity},
+        headers=auth,
+    )
+    assert again.json["errors"] == {
+        "identity": "Leave this out: the service knows who you are already."
+    }
+    opened = client.post(f"{API}/openness", json={"level": "open", "confirm": True}, headers=auth)
+    assert opened.json == {"openness": "open"}
+    done = client.post(f"{API}/openness", json={"level": "open", "confirm": True}, headers=auth)
+    assert done.status_code == 409
+
+
+def test_the_closing_survey_is_answered_once_the_case_is_closed(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    reference, passphrase = filed(app, make_staff)
+    client = app.test_client()
+    auth = sign_in(client, reference, passphrase)
+    answers = {"satisfaction": 4, "fairness": 5, "relationship": 3, "would_use_again": True}
+    early = client.post(f"{API}/survey", json=answers, headers=auth)
+    assert early.status_code == 409 and "closed" in early.json["title"]
+    with app.app_context():
+        db.session.execute(select(Case)).scalar_one().state = "closed"  # as closing leaves it
+        db.session.commit()
+    wrong = client.post(
+        f"{API}/survey", json={**answers, "fairness": 6, "would_use_again": "yes"}, headers=auth
+    )
+    assert set(wrong.json["errors"]) == {"fairness", "would_use_again"}
+    assert client.post(f"{API}/survey", json=answers, headers=auth).status_code == 201
+    assert client.post(f"{API}/survey", json=answers, headers=auth).status_code == 409

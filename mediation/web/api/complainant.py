@@ -32,10 +32,13 @@ from mediation.services import (
     complainant_sessions,
     complaints,
     disclosure_statements,
+    identity_access,
+    outcomes,
 )
 from mediation.services.complainant_sessions import ComplainantTicket, SignInThrottled
 from mediation.services.complaints import UnknownCaseOrPassphrase
 from mediation.services.errors import ServiceError
+from mediation.services.identity_access import LEVELS
 from mediation.services.intake_rules import (
     LONG_TEXT,
     MAX_ID,
@@ -43,6 +46,7 @@ from mediation.services.intake_rules import (
     IntakeInvalid,
     content_type_for,
     parse_api_documents,
+    parse_api_identity,
 )
 from mediation.vault import KeyPair, VaultError
 from mediation.web.access import public
@@ -422,3 +426,83 @@ def complainant_adverse(case: Case, _key: KeyPair) -> Response | tuple[Response,
     if check.errors:
         return _problem(422, "Nothing was reported.", check.errors)
     return _act(case, "report_adverse_treatment", details, kind=kind)
+
+
+@blueprint.route("/complainant/openness", methods=["POST"])
+@limiter.limit(_api_request_limit, on_breach=_too_many)
+@public
+@signed_in
+def complainant_openness(case: Case, key: KeyPair) -> Response | tuple[Response, int]:
+    """Make the complaint more open: anonymous to confidential (named to the service only)
+    or open (the public body is told who complained). It cannot be undone, so `confirm`
+    must be true; an anonymous complaint says who complains in `identity`."""
+    data = _json_object()
+    if isinstance(data, Response):
+        return data
+    check = FieldCheck()
+    _unknown_fields(check, data, {"level", "confirm", "identity"})
+    higher = {level for level in LEVELS if LEVELS[level] > LEVELS[case.openness]}
+    if not higher:
+        return _problem(409, "Your complaint is open already: nothing is more open.")
+    level = check.choice(
+        data, "level", "level", higher, "Choose how open your complaint should be."
+    )
+    if data.get("confirm") is not True:
+        check.add("confirm", "Send true to confirm that you understand this cannot be undone.")
+    identity: dict[str, Any] | None = None
+    if case.identity is None:
+        try:
+            identity = parse_api_identity(data.get("identity"))
+        except IntakeInvalid as exc:
+            for path, message in exc.errors.items():
+                check.add(path, message)
+    elif "identity" in data:
+        check.add("identity", "Leave this out: the service knows who you are already.")
+    if check.errors:
+        return _problem(422, "Your complaint was not made more open.", check.errors)
+    try:
+        identity_access.increase_openness(
+            database(), case, key, level, confirmed=True, identity=identity
+        )
+    except (ServiceError, VaultError) as exc:
+        db.session.rollback()
+        return _problem(409, str(exc))
+    db.session.commit()
+    return jsonify({"openness": case.openness})
+
+
+SURVEY_RATINGS = ("satisfaction", "fairness", "relationship")
+
+
+@blueprint.route("/complainant/survey", methods=["POST"])
+@limiter.limit(_api_request_limit, on_breach=_too_many)
+@public
+@signed_in
+def complainant_survey(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
+    """The closing survey, once the case is closed: three ratings from 1 (very poor) to
+    5 (very good) and whether you would use the service again. Numbers only."""
+    data = _json_object()
+    if isinstance(data, Response):
+        return data
+    check = FieldCheck()
+    _unknown_fields(check, data, {*SURVEY_RATINGS, "would_use_again"})
+    ratings: dict[str, int] = {}
+    for name in SURVEY_RATINGS:
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+            check.add(name, "Give a rating from 1 (very poor) to 5 (very good).")
+        else:
+            ratings[name] = value
+    again = data.get("would_use_again")
+    if not isinstance(again, bool):
+        check.add("would_use_again", "Must be true or false.")
+    if check.errors:
+        return _problem(422, "Your answers were not recorded.", check.errors)
+    assert isinstance(again, bool)
+    try:
+        outcomes.complainant_survey(database(), case, **ratings, would_use_again=again)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _problem(409, str(exc))
+    db.session.commit()
+    return jsonify({"answered": True}), 201
