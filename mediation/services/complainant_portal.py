@@ -19,7 +19,7 @@ from mediation.models.intake import CaseBreach
 from mediation.services import complaints, disclosure_statements, identity_access, staff_names
 from mediation.services import workflow as workflow_service
 from mediation.services.audit import Actor, record
-from mediation.services.case_keys import field_context
+from mediation.services.case_keys import field_context, lock_case
 from mediation.services.errors import InvalidInput, NotFound
 from mediation.services.intake import attach_document
 from mediation.services.intake_rules import (
@@ -281,6 +281,8 @@ def add_document(
     back every file of the upload, when one is refused)."""
     name = clean_file_name(raw_name)
     check_document(name, len(content), max_bytes=limits.per_file)
+    # Counted under the case's lock: two uploads at once must not both fit the last place.
+    case = lock_case(session, case)
     count, stored = session.execute(
         select(func.count(), func.coalesce(func.sum(func.length(CaseDocument.content)), 0)).where(
             CaseDocument.case_id == case.id, CaseDocument.uploaded_by == "complainant"

@@ -122,7 +122,9 @@ def register_web(app: Flask) -> None:
     @app.before_request
     def _idle_timeout() -> None:
         # A permanent session is refreshed on every request and ends after 30 idle minutes.
-        session.permanent = True
+        # The JSON API acts on no session, so it sets no cookie.
+        if request.blueprint != "api":
+            session.permanent = True
 
     @app.after_request
     def _no_store(response: Response) -> Response:

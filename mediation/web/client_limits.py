@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask import current_app
 from limits import parse_many
 
@@ -30,3 +33,16 @@ def allowed(setting: str) -> bool:
         limiter.limiter.hit(item, "client-limit", setting, key)
         for item in parse_many(str(config[setting]))
     )
+
+
+def retry_after(setting: str) -> int:
+    """Seconds until the client's used-up limit named by a setting lets one more through
+    (at least 1): the latest reset among its spent windows."""
+    config = current_app.config
+    key = client_limit_key()
+    waits = [1]
+    for item in parse_many(str(config[setting])):
+        reset_at, remaining = limiter.limiter.get_window_stats(item, "client-limit", setting, key)
+        if remaining <= 0:
+            waits.append(math.ceil(reset_at - time.time()))
+    return max(waits)

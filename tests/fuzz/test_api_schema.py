@@ -94,11 +94,21 @@ def complainant_token(app: Flask, make_staff: StaffFactory) -> str:
         filed = seeded.file_seeded(body=make_staff.body())
         db.session.commit()
         reference, passphrase = filed.reference, filed.passphrase
-    response = app.test_client().post(
+    client = app.test_client()
+    response = client.post(
         "/api/v1/complainant/sessions", json={"reference": reference, "passphrase": passphrase}
     )
     assert response.status_code == 201
-    return str(response.json["token"])
+    token = str(response.json["token"])
+    # A document on the case, so that its download is fuzzed too (ids 1 and up).
+    document = {"name": "minutes.txt", "content_base64": "bWludXRlcw=="}
+    added = client.post(
+        "/api/v1/complainant/documents",
+        json={"documents": [document]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert added.status_code == 201
+    return token
 
 
 @pytest.mark.parametrize(("path", "method"), COMPLAINANT_OPERATIONS)

@@ -219,7 +219,9 @@ def test_the_complainant_answers_the_statement_for_the_public_body(
         f"{API}/statement", json={**answer, "digest": statement["awaiting"]["digest"]}, headers=auth
     )
     assert approved.status_code == 200 and approved.json["status"] == "approved"
-    assert client.get(f"{API}/complaint", headers=auth).json["statement"]["status"] == "approved"
+    shown = client.get(f"{API}/complaint", headers=auth).json["statement"]
+    assert shown["status"] == "approved" and shown["awaiting"] is None
+    assert shown["approved"]["text"] == text  # what the public body reads now
 
 
 def test_an_id_past_what_the_database_holds_is_not_found_not_a_failure(
@@ -311,3 +313,34 @@ def test_the_closing_survey_is_answered_once_the_case_is_closed(
     assert set(wrong.json["errors"]) == {"fairness", "would_use_again"}
     assert client.post(f"{API}/survey", json=answers, headers=auth).status_code == 201
     assert client.post(f"{API}/survey", json=answers, headers=auth).status_code == 409
+
+
+def test_only_the_whole_token_signs_out_and_the_api_sets_no_cookie(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    reference, passphrase = filed(app, make_staff)
+    client = app.test_client()
+    auth = sign_in(client, reference, passphrase)
+    session_id, _, key = auth["Authorization"].removeprefix("Bearer ").partition(".")
+    forged = {"Authorization": f"Bearer {session_id}.{'A' * len(key)}"}
+    assert client.delete(f"{API}/session", headers=forged).status_code == 204
+    response = client.get(f"{API}/complaint", headers=auth)
+    assert response.status_code == 200, "the row's id alone ended the session"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_documents_sent_too_often_are_refused_with_when_to_send_again(
+    throttled_app: Flask, make_staff: StaffFactory
+) -> None:
+    throttled_app.config["UPLOAD_RATE_LIMIT"] = "2 per hour"
+    reference, passphrase = filed(throttled_app, make_staff)
+    client = throttled_app.test_client()
+    auth = sign_in(client, reference, passphrase)
+    document = {"name": "n.txt", "content_base64": base64.b64encode(b"notes").decode()}
+    statuses = [
+        client.post(f"{API}/documents", json={"documents": [document]}, headers=auth)
+        for _ in range(3)
+    ]
+    assert [r.status_code for r in statuses] == [201, 201, 429]
+    assert 0 < int(statuses[2].headers["Retry-After"]) <= 3600
+    assert "No document was added" in statuses[2].json["title"]

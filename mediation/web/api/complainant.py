@@ -51,7 +51,7 @@ from mediation.services.intake_rules import (
 from mediation.vault import KeyPair, VaultError
 from mediation.web.access import public
 from mediation.web.api.routes import _api_request_limit, _problem, _too_many, blueprint
-from mediation.web.client_limits import TOO_MANY_UPLOADS, allowed
+from mediation.web.client_limits import allowed, retry_after
 from mediation.web.downloads import attachment
 
 # "Bearer <session id>.<key>": the id is 64 hex digits, the key unpadded URL-safe base64.
@@ -158,8 +158,11 @@ def complainant_sign_in() -> Response | tuple[Response, int]:
 @limiter.limit(_api_request_limit, on_breach=_too_many)
 @public
 def complainant_sign_out() -> tuple[str, int]:
-    """End the session: the held key is forgotten. Always safe, so always 204."""
-    complainant_sessions.sign_out(database(), _ticket())
+    """End the session: the held key is forgotten. Always 204; only the whole token (the
+    key with the row's id) ends a session."""
+    ticket = _ticket()
+    if complainant_sessions.current(database(), ticket, utcnow()) is not None:
+        complainant_sessions.sign_out(database(), ticket)
     db.session.commit()
     return "", 204
 
@@ -224,7 +227,16 @@ def complainant_complaint(case: Case, key: KeyPair) -> Response | tuple[Response
                 {"on": d.on.isoformat(), "who": d.who, "what": d.what, "why": d.why}
                 for d in view.disclosures
             ],
-            "statement": {"status": view.statement, "awaiting": awaiting},
+            "statement": {
+                "status": view.statement,
+                "awaiting": awaiting,
+                # What the public body can read now, as the portal shows it.
+                "approved": (
+                    {"id": statement.approved.id, "text": statement.approved.approved_text}
+                    if statement.approved is not None
+                    else None
+                ),
+            },
             "actions": sorted(view.actions),
         }
     )
@@ -270,7 +282,14 @@ def complainant_documents(case: Case, _key: KeyPair) -> Response | tuple[Respons
     except IntakeInvalid as exc:
         return _problem(422, "No document was added.", exc.errors)
     if not allowed("UPLOAD_RATE_LIMIT"):
-        return _problem(429, TOO_MANY_UPLOADS)
+        wait = retry_after("UPLOAD_RATE_LIMIT")
+        response = _problem(
+            429,
+            "Too many documents sent from this client address. No document was added.",
+            detail=f"Send them again in {wait} seconds.",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     limits = complainant_portal.CaseDocumentLimits(
         per_file=int(config["MAX_DOCUMENT_BYTES"]),
         documents=int(config["MAX_CASE_DOCUMENTS"]),

@@ -45,9 +45,10 @@ def _filed(response: Response) -> bool:
 def _too_many(limit: RequestLimit) -> FlaskResponse:
     """A 429 as the API's other refusals are, with the Retry-After its document promises."""
     wait = max(1, math.ceil(limit.window[0] - time.time()))
+    nothing = "Nothing was filed." if request.endpoint == "api.file_complaint" else ""
     response = _problem(
         429,
-        "Too many requests from this client address. Nothing was filed.",
+        f"Too many requests from this client address. {nothing or 'Nothing was changed.'}",
         detail=f"Try again in {wait} seconds.",
     )
     response.headers["Retry-After"] = str(wait)
