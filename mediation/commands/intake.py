@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from mediation.extensions import database, db
 from mediation.models.time import utcnow
 from mediation.services import (
+    api_tokens,
     complainant_sessions,
     drafts,
     intake,
@@ -58,16 +59,17 @@ def file_complaint(json_file: Path) -> None:
 
 @group.command("purge")
 def purge() -> None:
-    """Delete expired drafts, idle complainant sessions, old sign-in failures, API keys
-    and ended staff sessions."""
+    """Delete expired drafts, idle complainant sessions, old sign-in failures, API keys,
+    ended staff sessions and expired API tokens."""
     now = utcnow()
     removed = drafts.purge_expired(database(), now)
     sessions = complainant_sessions.purge_expired(database(), now)
     keys = intake_idempotency.purge_expired(database(), now)
     staff = staff_sessions.purge_expired(database(), now)
+    tokens = api_tokens.purge_expired(database(), now)
     db.session.commit()
     click.echo(
         f"Deleted {removed} expired drafts, {sessions} idle complainant sessions "
         f"and {keys} expired API idempotency keys."
     )
-    click.echo(f"Deleted {staff} ended staff sessions.")
+    click.echo(f"Deleted {staff} ended staff sessions and {tokens} expired API tokens.")

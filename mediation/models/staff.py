@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.extensions import db
@@ -94,3 +94,19 @@ class StaffSession(db.Model):  # type: ignore[name-defined,misc]
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StaffApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A bearer token for the JSON API, made in the browser by a public body's member of
+    staff (signed in with their authenticator) for their own case system. Only its hash is
+    stored; it lasts at most `api_tokens.LIFETIME`, its owner can revoke it, and a user's
+    tokens end whenever their sessions do (deactivation, a reset, a new password)."""
+
+    __tablename__ = "staff_api_tokens"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_on: Mapped[date | None] = mapped_column(Date)

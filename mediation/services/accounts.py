@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mediation.domain.permissions import ALL_ROLES, RESPONDENT
 from mediation.models.bodies import RespondentBody
-from mediation.models.staff import SetupToken, StaffUser
+from mediation.models.staff import SetupToken, StaffApiToken, StaffUser
 from mediation.models.time import as_utc, utcnow
 from mediation.services import keyring, staff_sessions
 from mediation.services.audit import Actor, record
@@ -217,10 +217,12 @@ def complete_setup(
 
 def _end_every_session(session: Session, user: StaffUser) -> None:
     """Sign the user out everywhere: their session rows, the version their cookies carry,
-    and their held key wherever they were signed in."""
+    their held key wherever they were signed in, and their API tokens."""
     user.session_version = (user.session_version or 0) + 1
     staff_sessions.end_all(session, user.id)
     keyring.release_all_custody(session, user.id)
+    # API tokens too (services.api_tokens): a token must not outlive its owner's access.
+    session.execute(delete(StaffApiToken).where(StaffApiToken.user_id == user.id))
 
 
 def set_password(session: Session, user: StaffUser, password: str) -> str:

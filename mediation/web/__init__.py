@@ -82,6 +82,7 @@ def register_web(app: Flask) -> None:
     from mediation.web.admin.routes import blueprint as admin
     from mediation.web.analyst.routes import blueprint as analyst
     from mediation.web.api import complainant as _complainant_api  # noqa: F401  (its routes)
+    from mediation.web.api import respondent as _respondent_api  # noqa: F401  (its routes)
     from mediation.web.api.routes import blueprint as api
     from mediation.web.auth.routes import blueprint as auth
     from mediation.web.casework.routes import blueprint as casework

@@ -20,6 +20,7 @@ STAFF_LINKS: tuple[tuple[str, str, Permission], ...] = (
     ("Case queue", "casework.queue", Permission.VIEW_CASE_QUEUE),
     ("My cases", "mediator.cases", Permission.WORK_ASSIGNED_CASES),
     ("Cases", "respondent.cases", Permission.RESPOND_FOR_BODY),
+    ("API tokens", "respondent.tokens", Permission.RESPOND_FOR_BODY),
     ("Identity requests", "identity.requests", Permission.APPROVE_IDENTITY_ACCESS),
     ("Key custody", "identity.custody", Permission.HOLD_VAULT_CUSTODY),
     ("Statistics", "analyst.dashboard", Permission.VIEW_STATISTICS_DASHBOARD),

@@ -142,3 +142,71 @@ def test_the_complainant_operations_never_fail_and_refuse_clearly(
     if response.status_code >= 400:
         problem = response.json()
         assert isinstance(problem.get("title"), str) and len(problem["title"]) > 10, problem
+
+
+RESPONDENT_OPERATIONS = [
+    ("/respondent/cases", "GET"),
+    ("/respondent/cases/{reference}", "GET"),
+    ("/respondent/cases/{reference}/reply", "POST"),
+    ("/respondent/cases/{reference}/proposal", "POST"),
+    ("/respondent/cases/{reference}/mediation", "POST"),
+    ("/respondent/cases/{reference}/documents", "POST"),
+    ("/respondent/cases/{reference}/survey", "POST"),
+]
+
+
+@pytest.fixture
+def respondent_token(app: Flask, make_staff: StaffFactory) -> tuple[str, str]:
+    """A token of the body's member of staff, and the reference of a case shared with it."""
+    from mediation.models.staff import StaffUser
+    from mediation.models.time import utcnow
+    from mediation.services import api_tokens
+    from tests import seeded
+    from tests.casework.seeding import share_with_the_body
+
+    officer = make_staff("case_officer")
+    with app.app_context():
+        body_id = make_staff.body()
+        db.session.commit()
+    respondent = make_staff("respondent", body_id=body_id)
+    with app.app_context():
+        filed = seeded.file_seeded(body=body_id)
+        user = db.session.get(StaffUser, officer.id)
+        them = db.session.get(StaffUser, respondent.id)
+        assert user is not None and them is not None
+        share_with_the_body(filed, user)
+        token = api_tokens.create(db.session, them, "fuzzing", utcnow())
+        db.session.commit()
+        return token, filed.reference
+
+
+@pytest.mark.parametrize(("path", "method"), RESPONDENT_OPERATIONS)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_the_respondent_operations_never_fail_and_refuse_clearly(
+    path: str, method: str, data: st.DataObject, respondent_token: tuple[str, str], app: Flask
+) -> None:
+    token, reference = respondent_token
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    mode = data.draw(
+        st.sampled_from(
+            [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+        )
+    )
+    case = data.draw(schema[path][method].as_strategy(generation_mode=mode))
+    if case.path_parameters and data.draw(st.booleans()):
+        case.path_parameters["reference"] = reference  # the body's own case, half the time
+    headers = {"Authorization": f"Bearer {token}"} if data.draw(st.booleans()) else {}
+    response = case.call(headers=headers)
+    assert response.status_code < 500, response.text
+    case.validate_response(
+        response,
+        headers=headers,
+        excluded_checks=[
+            schemathesis.checks.positive_data_acceptance,
+            schemathesis.checks.ignored_auth,
+        ],
+    )
+    if response.status_code >= 400:
+        problem = response.json()
+        assert isinstance(problem.get("title"), str) and len(problem["title"]) > 10, problem

@@ -493,6 +493,26 @@ def complainant_openness(case: Case, key: KeyPair) -> Response | tuple[Response,
 SURVEY_RATINGS = ("satisfaction", "fairness", "relationship")
 
 
+def survey_answers(data: dict[str, Any]) -> dict[str, Any] | Response:
+    """The closing survey's answers as the services take them (three ratings from 1 to 5
+    and `would_use_again`), or the 422 naming each one wrong."""
+    check = FieldCheck()
+    _unknown_fields(check, data, {*SURVEY_RATINGS, "would_use_again"})
+    answers: dict[str, Any] = {}
+    for name in SURVEY_RATINGS:
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+            check.add(name, "Give a rating from 1 (very poor) to 5 (very good).")
+        else:
+            answers[name] = value
+    answers["would_use_again"] = data.get("would_use_again")
+    if not isinstance(answers["would_use_again"], bool):
+        check.add("would_use_again", "Must be true or false.")
+    if check.errors:
+        return _problem(422, "Your answers were not recorded.", check.errors)
+    return answers
+
+
 @blueprint.route("/complainant/survey", methods=["POST"])
 @limiter.limit(_api_request_limit, on_breach=_too_many)
 @public
@@ -503,23 +523,11 @@ def complainant_survey(case: Case, _key: KeyPair) -> Response | tuple[Response, 
     data = _json_object()
     if isinstance(data, Response):
         return data
-    check = FieldCheck()
-    _unknown_fields(check, data, {*SURVEY_RATINGS, "would_use_again"})
-    ratings: dict[str, int] = {}
-    for name in SURVEY_RATINGS:
-        value = data.get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-            check.add(name, "Give a rating from 1 (very poor) to 5 (very good).")
-        else:
-            ratings[name] = value
-    again = data.get("would_use_again")
-    if not isinstance(again, bool):
-        check.add("would_use_again", "Must be true or false.")
-    if check.errors:
-        return _problem(422, "Your answers were not recorded.", check.errors)
-    assert isinstance(again, bool)
+    answers = survey_answers(data)
+    if isinstance(answers, Response):
+        return answers
     try:
-        outcomes.complainant_survey(database(), case, **ratings, would_use_again=again)
+        outcomes.complainant_survey(database(), case, **answers)
     except ServiceError as exc:
         db.session.rollback()
         return _problem(409, str(exc))

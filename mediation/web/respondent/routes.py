@@ -12,11 +12,15 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
 
 from mediation.domain.permissions import Permission
 from mediation.extensions import database, db
-from mediation.services import case_access, respondents
+from mediation.models.time import utcnow
+from mediation.services import api_tokens, case_access, respondents
 from mediation.services.errors import ServiceError
 from mediation.web.access import requires, signed_in_user
 from mediation.web.page_links import neighbours, requested_page
@@ -175,3 +179,63 @@ def survey(reference: str) -> Response:
     db.session.commit()
     flash("Thank you for answering the survey.", "success")
     return _back(reference)
+
+
+class TokenForm(FlaskForm):
+    label = StringField(
+        "What will use the token",
+        validators=[
+            DataRequired("Name the token after the system that will use it"),
+            Length(max=api_tokens.LABEL_LIMIT, message="Keep the name to 80 characters"),
+        ],
+        description="For example: our complaints system. Only you and the service see it.",
+    )
+
+
+@blueprint.route("/api-tokens", methods=["GET", "POST"])
+@requires(Permission.RESPOND_FOR_BODY)
+def tokens() -> str:
+    """Tokens for the body's own case system to use the JSON API as this person. A new
+    token is shown on this answer only (never flashed: flashes ride in the cookie)."""
+    user = signed_in_user()
+    form = TokenForm()
+    made = None
+    problem = None
+    if form.validate_on_submit():
+        try:
+            made = api_tokens.create(database(), user, form.label.data or "", utcnow())
+        except ServiceError as exc:
+            db.session.rollback()
+            problem = str(exc)
+        else:
+            db.session.commit()
+            form = TokenForm(formdata=None)
+    return render_template(
+        "respondent/api_tokens.html",
+        form=form,
+        made=made,
+        problem=problem,
+        tokens=api_tokens.tokens_of(database(), user, utcnow()),
+        lifetime_days=api_tokens.LIFETIME.days,
+        api_url=url_for("api.openapi", _external=True),
+    )
+
+
+@blueprint.route("/api-tokens/<token_id>/revoke", methods=["POST"])
+@requires(Permission.RESPOND_FOR_BODY)
+def revoke_token(token_id: str) -> Response:
+    if not RevokeForm().validate_on_submit():
+        abort(400)
+    try:
+        api_tokens.revoke(database(), signed_in_user(), token_id)
+    except ServiceError as exc:  # revoked already (another tab), ended, or never theirs
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash("The token was revoked: it opens nothing now.", "success")
+    return redirect(url_for("respondent.tokens"))
+
+
+class RevokeForm(FlaskForm):
+    """The CSRF token alone."""

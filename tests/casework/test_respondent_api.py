@@ -1,0 +1,218 @@
+"""The public body's JSON API, with a token its member of staff made in the browser."""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from mediation.extensions import db
+from mediation.models.staff import StaffApiToken, StaffUser
+from mediation.models.time import utcnow
+from mediation.services import accounts, api_tokens
+from mediation.services.accounts import actor_for
+from mediation.services.audit import Actor
+from mediation.services.errors import InvalidInput, NotAllowed
+from mediation.services.workflow import perform
+from tests import seeded
+from tests.casework.seeding import STATEMENT, share_with_the_body
+from tests.conftest import AuthActions, StaffFactory, StaffLogin
+
+API = "/api/v1/respondent"
+
+
+def shared_case(app: Flask, make_staff: StaffFactory, body: str = "Marsh County Council") -> str:
+    officer = make_staff("case_officer")
+    with app.app_context():
+        filed = seeded.file_seeded(body=make_staff.body(body))
+        user = db.session.get(StaffUser, officer.id)
+        assert user is not None
+        share_with_the_body(filed, user)
+        # Informal resolution: the body can answer now.
+        perform(
+            db.session,
+            filed.case,
+            "start_informal",
+            actor_for(user),
+            role="case_officer",
+            fields={"reason": "Worth a try"},
+        )
+        db.session.commit()
+        return filed.reference
+
+
+def browser(app: Flask, login: StaffLogin) -> FlaskClient:
+    client = app.test_client()
+    AuthActions(client).sign_in(login)
+    return client
+
+
+def make_token(client: FlaskClient, label: str = "Our complaints system") -> str:
+    page = client.post("/respondent/api-tokens", data={"label": label})
+    assert page.status_code == 200, page.text
+    match = re.search(r'id="token">([^<]+)<', page.text)
+    assert match, "no new token on the page"
+    return match.group(1)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_public_body_works_its_case_over_json_with_a_token_made_in_the_browser(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    reference = shared_case(app, make_staff)
+    with app.app_context():
+        body_id = make_staff.body()
+    respondent = make_staff("respondent", body_id=body_id)
+    client = browser(app, respondent)
+    token = make_token(client)
+    listing = client.get("/respondent/api-tokens").text
+    assert "Our complaints system" in listing and token not in listing  # shown once
+    with client.session_transaction() as session:
+        assert token not in str(dict(session))
+    api = app.test_client()
+    cases = api.get(f"{API}/cases", headers=bearer(token))
+    assert cases.status_code == 200 and cases.json["total"] == 1
+    [line] = cases.json["cases"]
+    assert line["reference"] == reference and line["reply_due_on"] is not None
+    case = api.get(line["url"], headers=bearer(token)).json
+    assert case["statement"] == STATEMENT and case["complainant"] is None
+    assert "respondent_reply" in case["actions"]
+    sent = api.post(
+        f"{API}/cases/{reference}/reply", json={"text": "We will review."}, headers=bearer(token)
+    )
+    assert sent.status_code == 201
+    document = {"name": "letter.pdf", "content_base64": base64.b64encode(b"%PDF-1.4").decode()}
+    added = api.post(
+        f"{API}/cases/{reference}/documents", json={"documents": [document]}, headers=bearer(token)
+    )
+    assert added.status_code == 201 and added.json == {"sent": 1}
+    case = api.get(f"{API}/cases/{reference}", headers=bearer(token)).json
+    assert case["correspondence"][-1]["text"] == "We will review."
+    assert case["correspondence"][-1]["from"] == "you"
+    assert case["documents_sent"][0]["stored_bytes"] > len(b"%PDF-1.4")  # sealed, padded
+    # Revoked in the browser: it opens nothing.
+    with app.app_context():
+        token_id = db.session.execute(select(StaffApiToken.id)).scalar_one()
+    client.post(f"/respondent/api-tokens/{token_id}/revoke")
+    refused = api.get(f"{API}/cases", headers=bearer(token))
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_nothing_the_token_reaches_names_the_complainant_or_tells_their_story(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    reference = shared_case(app, make_staff)
+    with app.app_context():
+        body_id = make_staff.body()
+    token = make_token(browser(app, make_staff("respondent", body_id=body_id)))
+    api = app.test_client()
+    responses = [
+        api.get(f"{API}/cases", headers=bearer(token)),
+        api.get(f"{API}/cases/{reference}", headers=bearer(token)),
+        api.get(f"{API}/cases/CM-AAAA-AAAA", headers=bearer(token)),
+        api.post(f"{API}/cases/{reference}/reply", json={"text": ""}, headers=bearer(token)),
+    ]
+    for response in responses:
+        for secret in seeded.SEEDED_STRINGS:
+            assert secret not in response.text, (response.request.path, secret)
+
+
+def test_a_token_reaches_only_its_own_bodys_cases(app: Flask, make_staff: StaffFactory) -> None:
+    reference = shared_case(app, make_staff, "Marsh County Council")
+    with app.app_context():
+        other_body = make_staff.body("Fenland District Council")
+        db.session.commit()
+    token = make_token(browser(app, make_staff("respondent", body_id=other_body)))
+    api = app.test_client()
+    assert api.get(f"{API}/cases", headers=bearer(token)).json["total"] == 0
+    assert api.get(f"{API}/cases/{reference}", headers=bearer(token)).status_code == 404
+    reply = api.post(f"{API}/cases/{reference}/reply", json={"text": "x"}, headers=bearer(token))
+    assert reply.status_code == 404
+
+
+def test_tokens_end_with_the_account_and_with_time(app: Flask, make_staff: StaffFactory) -> None:
+    shared_case(app, make_staff)
+    with app.app_context():
+        body_id = make_staff.body()
+    respondent = make_staff("respondent", body_id=body_id)
+    client = browser(app, respondent)
+    first, second = make_token(client, "one"), make_token(client, "two")
+    api = app.test_client()
+    with app.app_context():
+        row = db.session.get(StaffApiToken, api_tokens._digest(second))
+        assert row is not None
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert api.get(f"{API}/cases", headers=bearer(second)).status_code == 401
+    assert api.get(f"{API}/cases", headers=bearer(first)).status_code == 200
+    with app.app_context():
+        accounts.set_active(db.session, Actor.system("test"), respondent.id, False)
+        db.session.commit()
+        assert db.session.execute(select(StaffApiToken)).first() is None
+    assert api.get(f"{API}/cases", headers=bearer(first)).status_code == 401
+
+
+def test_only_public_body_staff_make_tokens_and_only_a_few(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    officer = make_staff("case_officer")
+    assert browser(app, officer).get("/respondent/api-tokens").status_code == 403
+    with app.app_context():
+        body_id = make_staff.body()
+        db.session.commit()
+    respondent = make_staff("respondent", body_id=body_id)
+    with app.app_context():
+        user = db.session.get(StaffUser, officer.id)
+        assert user is not None
+        try:
+            api_tokens.create(db.session, user, "mine", utcnow())
+        except NotAllowed:
+            pass
+        else:
+            raise AssertionError("a case officer made an API token")
+        them = db.session.get(StaffUser, respondent.id)
+        assert them is not None
+        for n in range(api_tokens.MAX_PER_USER):
+            api_tokens.create(db.session, them, f"system {n}", utcnow())
+        try:
+            api_tokens.create(db.session, them, "one more", utcnow())
+        except InvalidInput as exc:
+            assert "Revoke one" in str(exc)
+        else:
+            raise AssertionError("a sixth token was made")
+    blank = browser(app, respondent).post("/respondent/api-tokens", data={"label": " "})
+    assert "There is a problem" in blank.text and 'id="token"' not in blank.text
+
+
+def test_refusals_are_clear_and_change_nothing(app: Flask, make_staff: StaffFactory) -> None:
+    reference = shared_case(app, make_staff)
+    with app.app_context():
+        body_id = make_staff.body()
+    token = make_token(browser(app, make_staff("respondent", body_id=body_id)))
+    api = app.test_client()
+    for header in ("", "Bearer ", f"Bearer {token}x", f"Basic {token}", "Bearer cmr_" + "A" * 43):
+        assert api.get(f"{API}/cases", headers={"Authorization": header}).status_code == 401
+    assert api.get(f"{API}/cases?page=0", headers=bearer(token)).status_code == 400
+    decline = api.post(
+        f"{API}/cases/{reference}/mediation", json={"agree": False}, headers=bearer(token)
+    )
+    assert decline.status_code == 422 and "reason" in decline.json["errors"]
+    early = api.post(
+        f"{API}/cases/{reference}/survey",
+        json={"satisfaction": 3, "fairness": 3, "relationship": 3, "would_use_again": False},
+        headers=bearer(token),
+    )
+    assert early.status_code == 409 and early.json["detail"]
+    bad = api.post(
+        f"{API}/cases/{reference}/documents",
+        json={"documents": [{"name": "run.exe", "content_base64": "AA=="}]},
+        headers=bearer(token),
+    )
+    assert bad.status_code == 422 and "documents[0].name" in bad.json["errors"]
