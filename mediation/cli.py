@@ -13,8 +13,10 @@ from sqlalchemy import select
 from mediation.commands.officer_sign_in import sign_in_case_officer
 from mediation.extensions import database, db
 from mediation.models.staff import StaffUser
+from mediation.models.time import utcnow
 from mediation.services import (
     accounts,
+    api_tokens,
     audit,
     bodies,
     demo,
@@ -90,6 +92,31 @@ def list_users() -> None:
     for user in db.session.execute(select(StaffUser).order_by(StaffUser.id)).scalars():
         state = "active" if user.active else "deactivated"
         click.echo(f"{user.id}\t{user.role}\t{user.email}\t{state}")
+
+
+@users_cli.command("tokens")
+def list_tokens() -> None:
+    """List live API tokens: fingerprint, owner, what uses it, made, last used, ends."""
+    for row, user in api_tokens.every_live(database(), utcnow()):
+        used = row.last_used_on.isoformat() if row.last_used_on else "never"
+        click.echo(
+            f"{row.id[:12]}\t{user.email}\t{row.label}\t{row.created_at:%Y-%m-%d}\t"
+            f"{used}\t{row.expires_at:%Y-%m-%d}"
+        )
+
+
+@users_cli.command("revoke-token")
+@click.argument("fingerprint")
+def revoke_token(fingerprint: str) -> None:
+    """End an API token at once, named by its fingerprint as `users tokens` prints it."""
+    try:
+        api_tokens.revoke_by_operator(database(), _operator(), fingerprint.strip().lower())
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+        return
+    db.session.commit()
+    click.echo("Revoked: the token opens nothing now.")
 
 
 @users_cli.command("deactivate")

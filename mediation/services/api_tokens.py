@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from mediation.domain.permissions import RESPONDENT
 from mediation.models.staff import StaffApiToken, StaffUser
 from mediation.services.accounts import actor_for
-from mediation.services.audit import record
+from mediation.services.audit import Actor, record
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
 
 LIFETIME = timedelta(days=90)
@@ -105,6 +105,36 @@ def revoke(session: Session, user: StaffUser, token_id: str) -> None:
         raise NotFound("There is no such token of yours.")
     session.delete(row)
     record(session, actor_for(user), "api_token.revoked", details={"token": token_id[:12]})
+
+
+def every_live(session: Session, now: datetime) -> list[tuple[StaffApiToken, StaffUser]]:
+    """Every live token with its owner, newest first (for the operators' command)."""
+    return [
+        (row, user)
+        for row, user in session.execute(
+            select(StaffApiToken, StaffUser)
+            .join(StaffUser, StaffUser.id == StaffApiToken.user_id)
+            .where(StaffApiToken.expires_at > now)
+            .order_by(StaffApiToken.created_at.desc())
+        ).all()
+    ]
+
+
+def revoke_by_operator(session: Session, actor: Actor, fingerprint: str) -> StaffApiToken:
+    """An operator ends a token named by the start of its fingerprint (at least 12 hex
+    digits, as `users tokens` prints it), say one that leaked. Caller commits."""
+    if not re.fullmatch(r"[0-9a-f]{12,64}", fingerprint):
+        raise InvalidInput("Give at least the first 12 characters of the token's fingerprint.")
+    rows = list(
+        session.execute(
+            select(StaffApiToken).where(StaffApiToken.id.startswith(fingerprint))
+        ).scalars()
+    )
+    if len(rows) != 1:
+        raise NotFound("No single token has that fingerprint.")
+    session.delete(rows[0])
+    record(session, actor, "api_token.revoked", details={"token": rows[0].id[:12]})
+    return rows[0]
 
 
 def purge_expired(session: Session, now: datetime) -> int:

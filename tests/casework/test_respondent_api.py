@@ -216,3 +216,23 @@ def test_refusals_are_clear_and_change_nothing(app: Flask, make_staff: StaffFact
         headers=bearer(token),
     )
     assert bad.status_code == 422 and "documents[0].name" in bad.json["errors"]
+
+
+def test_an_operator_lists_tokens_and_revokes_a_leaked_one(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    shared_case(app, make_staff)
+    with app.app_context():
+        body_id = make_staff.body()
+    respondent = make_staff("respondent", body_id=body_id)
+    token = make_token(browser(app, respondent), "Case system")
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["users", "tokens"])
+    assert listed.exit_code == 0
+    fingerprint, email, label = listed.output.split("\t")[:3]
+    assert email == respondent.email and label == "Case system"
+    assert token not in listed.output
+    assert runner.invoke(args=["users", "revoke-token", "abc"]).exit_code == 1
+    revoked = runner.invoke(args=["users", "revoke-token", fingerprint])
+    assert revoked.exit_code == 0, revoked.output
+    assert app.test_client().get(f"{API}/cases", headers=bearer(token)).status_code == 401
