@@ -28,6 +28,7 @@ MAX_PER_USER = 5
 LABEL_LIMIT = 80
 PREFIX = "cmr_"
 _TOKEN = re.compile(r"cmr_[A-Za-z0-9_-]{43}")
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 
 def _digest(token: str) -> str:
@@ -100,7 +101,7 @@ def tokens_of(session: Session, user: StaffUser, now: datetime) -> list[StaffApi
 
 def revoke(session: Session, user: StaffUser, token_id: str) -> None:
     """The owner ends one of their tokens at once. Caller commits."""
-    row = session.get(StaffApiToken, token_id)
+    row = session.get(StaffApiToken, token_id) if _FINGERPRINT.fullmatch(token_id) else None
     if row is None or row.user_id != user.id:
         raise NotFound("There is no such token of yours.")
     session.delete(row)

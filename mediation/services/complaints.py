@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from mediation.vault import (
 
 OPENNESS_LEVELS = ("anonymous", "confidential", "open")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: easy on the phone
+_REFERENCE_SHAPE = re.compile(r"CM-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 
 class UnknownCaseOrPassphrase(ServiceError):
@@ -143,9 +145,12 @@ def _unused_reference(session: Session) -> str:
 
 
 def find_case(session: Session, reference: str) -> Case | None:
-    return session.execute(
-        select(Case).where(Case.reference == normalise_reference(reference))
-    ).scalar_one_or_none()
+    """The case with this reference (as typed: spaces, dashes and case do not matter), or
+    None. What cannot be a reference is not looked up (a NUL fails PostgreSQL's text)."""
+    reference = normalise_reference(reference)
+    if not _REFERENCE_SHAPE.fullmatch(reference):
+        return None
+    return session.execute(select(Case).where(Case.reference == reference)).scalar_one_or_none()
 
 
 # A fixed decoy so that an unknown reference costs one key derivation, like a real one.

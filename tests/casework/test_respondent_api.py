@@ -20,7 +20,7 @@ from mediation.services.errors import InvalidInput, NotAllowed
 from mediation.services.workflow import perform
 from tests import seeded
 from tests.casework.seeding import STATEMENT, share_with_the_body
-from tests.conftest import AuthActions, StaffFactory, StaffLogin
+from tests.conftest import TEST_PASSWORD, AuthActions, StaffFactory, StaffLogin
 
 API = "/api/v1/respondent"
 
@@ -52,7 +52,7 @@ def browser(app: Flask, login: StaffLogin) -> FlaskClient:
 
 
 def make_token(client: FlaskClient, label: str = "Our complaints system") -> str:
-    page = client.post("/respondent/api-tokens", data={"label": label})
+    page = client.post("/respondent/api-tokens", data={"label": label, "password": TEST_PASSWORD})
     assert page.status_code == 200, page.text
     match = re.search(r'id="token">([^<]+)<', page.text)
     assert match, "no new token on the page"
@@ -187,8 +187,14 @@ def test_only_public_body_staff_make_tokens_and_only_a_few(
             assert "Revoke one" in str(exc)
         else:
             raise AssertionError("a sixth token was made")
-    blank = browser(app, respondent).post("/respondent/api-tokens", data={"label": " "})
+        db.session.commit()  # the five
+    client = browser(app, respondent)
+    blank = client.post("/respondent/api-tokens", data={"label": " ", "password": TEST_PASSWORD})
     assert "There is a problem" in blank.text and 'id="token"' not in blank.text
+    wrong = client.post("/respondent/api-tokens", data={"label": "x", "password": "not it"})
+    assert "Enter your password correctly" in wrong.text and 'id="token"' not in wrong.text
+    sixth = client.post("/respondent/api-tokens", data={"label": "x", "password": TEST_PASSWORD})
+    assert "<title>Error:" in sixth.text and "Revoke one" in sixth.text
 
 
 def test_refusals_are_clear_and_change_nothing(app: Flask, make_staff: StaffFactory) -> None:
@@ -236,3 +242,38 @@ def test_an_operator_lists_tokens_and_revokes_a_leaked_one(
     revoked = runner.invoke(args=["users", "revoke-token", fingerprint])
     assert revoked.exit_code == 0, revoked.output
     assert app.test_client().get(f"{API}/cases", headers=bearer(token)).status_code == 401
+
+
+def test_the_body_is_told_only_the_stages_its_portal_names(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    """Found in review: the raw state told the body a case was in triage, or not accepted,
+    where its portal says only "Open"."""
+    officer = make_staff("case_officer")
+    with app.app_context():
+        body_id = make_staff.body()
+        filed = seeded.file_seeded(body=body_id)
+        user = db.session.get(StaffUser, officer.id)
+        assert user is not None
+        share_with_the_body(filed, user)  # approved during triage
+        db.session.commit()
+        reference = filed.reference
+    token = make_token(browser(app, make_staff("respondent", body_id=body_id)))
+    case = app.test_client().get(f"{API}/cases/{reference}", headers=bearer(token)).json
+    assert case["status"] == "open" and case["status_label"] == "Open"
+
+
+def test_a_reference_that_cannot_be_one_is_not_found(app: Flask, make_staff: StaffFactory) -> None:
+    """Found in review: a NUL in the reference reached PostgreSQL and failed the request."""
+    shared_case(app, make_staff)
+    with app.app_context():
+        body_id = make_staff.body()
+    respondent = make_staff("respondent", body_id=body_id)
+    client = browser(app, respondent)
+    token = make_token(client)
+    api = app.test_client()
+    for path in ("/cases/%00", "/cases/CM%00AAAA"):
+        assert api.get(API + path, headers=bearer(token)).status_code == 404
+    assert client.get("/respondent/cases/CM-%00").status_code == 404
+    revoked = client.post("/respondent/api-tokens/%00/revoke", follow_redirects=True)
+    assert "There is no such token of yours." in revoked.text

@@ -29,8 +29,10 @@ from mediation.services.intake_rules import (
 from mediation.web.access import public
 from mediation.web.api.complainant import _json_object, _unknown_fields, survey_answers
 from mediation.web.api.routes import _api_request_limit, _problem, _too_many, blueprint
+from mediation.web.client_limits import allowed, retry_after
 
 _BEARER = re.compile(r"Bearer (\S+)")
+DECLINE_REASON_LIMIT = 2000  # as the portal's form
 
 View = Callable[..., Response | tuple[Response, int]]
 
@@ -81,6 +83,11 @@ def _refused(exc: ServiceError, title: str) -> Response:
 @with_token
 def respondent_cases(user: StaffUser) -> Response | tuple[Response, int]:
     """A page of the body's cases, those awaiting its reply first."""
+    unknown = sorted(set(request.args) - {"page"})
+    if unknown:
+        return _problem(
+            400, "Only `page` can be given.", dict.fromkeys(unknown, "Unknown parameter.")
+        )
     raw = request.args.get("page", "1")
     page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 0
     if page < 1:
@@ -120,7 +127,11 @@ def respondent_case(user: StaffUser, reference: str) -> Response | tuple[Respons
     return jsonify(
         {
             "reference": view.reference,
-            "status": view.raw_state,
+            # The portal's words only: a stage the body is not told of (triage, not
+            # accepted) is "open", as its label says.
+            "status": view.raw_state
+            if view.raw_state in respondents.RESPONDENT_STATE_LABELS
+            else "open",
             "status_label": view.state,
             "public_body": view.body_name,
             "statement": view.statement,
@@ -223,7 +234,7 @@ def respondent_mediation(user: StaffUser, reference: str) -> Response | tuple[Re
     agree = data.get("agree")
     if not isinstance(agree, bool):
         check.add("agree", "Must be true (agree to mediation) or false (decline it).")
-    reason = check.text(data, "reason", "reason", limit=respondents.REPLY_LIMIT)
+    reason = check.text(data, "reason", "reason", limit=DECLINE_REASON_LIMIT)
     if agree is False and not reason and "reason" not in check.errors:
         check.add("reason", "Say why you decline mediation.")
     if check.errors:
@@ -256,6 +267,15 @@ def respondent_documents(user: StaffUser, reference: str) -> Response | tuple[Re
         )
     except IntakeInvalid as exc:
         return _problem(422, "No document was sent.", exc.errors)
+    if not allowed("UPLOAD_RATE_LIMIT"):
+        wait = retry_after("UPLOAD_RATE_LIMIT")
+        response = _problem(
+            429,
+            "Too many documents sent from this client address. No document was sent.",
+            detail=f"Send them again in {wait} seconds.",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
         for upload in uploads:
             respondents.upload_document(database(), user, reference, upload.name, upload.content)

@@ -14,13 +14,13 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import StringField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from mediation.domain.permissions import Permission
-from mediation.extensions import database, db
+from mediation.extensions import database, db, limiter
 from mediation.models.time import utcnow
-from mediation.services import api_tokens, case_access, respondents
+from mediation.services import accounts, api_tokens, case_access, respondents
 from mediation.services.errors import ServiceError
 from mediation.web.access import requires, signed_in_user
 from mediation.web.page_links import neighbours, requested_page
@@ -181,7 +181,16 @@ def survey(reference: str) -> Response:
     return _back(reference)
 
 
+def _token_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
 class TokenForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password")],
+        description="A token lasts well beyond this sign-in, so we check it is you.",
+    )
     label = StringField(
         "What will use the token",
         validators=[
@@ -193,6 +202,7 @@ class TokenForm(FlaskForm):
 
 
 @blueprint.route("/api-tokens", methods=["GET", "POST"])
+@limiter.limit(_token_limit, methods=["POST"])
 @requires(Permission.RESPOND_FOR_BODY)
 def tokens() -> str:
     """Tokens for the body's own case system to use the JSON API as this person. A new
@@ -200,21 +210,24 @@ def tokens() -> str:
     user = signed_in_user()
     form = TokenForm()
     made = None
-    problem = None
     if form.validate_on_submit():
         try:
-            made = api_tokens.create(database(), user, form.label.data or "", utcnow())
-        except ServiceError as exc:
-            db.session.rollback()
-            problem = str(exc)
+            accounts.authenticate(database(), user.email, form.password.data or "")
+        except accounts.InvalidCredentials:
+            form.password.errors = ["Enter your password correctly"]
         else:
-            db.session.commit()
-            form = TokenForm(formdata=None)
+            try:
+                made = api_tokens.create(database(), user, form.label.data or "", utcnow())
+            except ServiceError as exc:
+                db.session.rollback()
+                form.form_errors.append(str(exc))
+            else:
+                db.session.commit()
+                form = TokenForm(formdata=None)
     return render_template(
         "respondent/api_tokens.html",
         form=form,
         made=made,
-        problem=problem,
         tokens=api_tokens.tokens_of(database(), user, utcnow()),
         lifetime_days=api_tokens.LIFETIME.days,
         api_url=url_for("api.openapi", _external=True),
