@@ -35,6 +35,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def fingerprint(token: str) -> str:
+    """What the audit log and `users tokens` name a token by: its hash's first 12 digits."""
+    return _digest(token)[:12]
+
+
 def create(session: Session, user: StaffUser, label: str, now: datetime) -> str:
     """A new token for the user's own use; returns it (shown once). Caller commits."""
     if user.role != RESPONDENT or user.respondent_body_id is None or not user.active:

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from mediation.extensions import db
+from mediation.models.audit import AuditEntry
 from mediation.models.staff import StaffApiToken, StaffUser
 from mediation.models.time import utcnow
 from mediation.services import accounts, api_tokens
@@ -97,6 +98,14 @@ def test_a_public_body_works_its_case_over_json_with_a_token_made_in_the_browser
     assert case["correspondence"][-1]["text"] == "We will review."
     assert case["correspondence"][-1]["from"] == "you"
     assert case["documents_sent"][0]["stored_bytes"] > len(b"%PDF-1.4")  # sealed, padded
+    with app.app_context():
+        used = db.session.execute(
+            select(AuditEntry).where(AuditEntry.action == "api_token.used")
+        ).scalars()
+        assert [(e.case_reference, e.details["call"]) for e in used] == [
+            (reference, "respondent_reply"),
+            (reference, "respondent_documents"),
+        ]
     # Revoked in the browser: it opens nothing.
     with app.app_context():
         token_id = db.session.execute(select(StaffApiToken.id)).scalar_one()

@@ -20,6 +20,9 @@ from mediation.extensions import database, db, limiter
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
 from mediation.services import api_tokens, case_access, respondents
+from mediation.services.accounts import actor_for
+from mediation.services.audit import record
+from mediation.services.complaints import normalise_reference
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import (
     FieldCheck,
@@ -61,7 +64,20 @@ def with_token(view: View) -> View:
         if user is None:
             return _unauthorised()
         db.session.commit()  # the day it was last used
-        return view(user, *args, **kwargs)
+        answer = view(user, *args, **kwargs)
+        status = answer[1] if isinstance(answer, tuple) else answer.status_code
+        if request.method == "POST" and status < 300 and match is not None:
+            # What a token did, beside what its owner did: after a leak, which acts were
+            # the token's. After the act's own commit (the audit head is locked last).
+            record(
+                database(),
+                actor_for(user),
+                "api_token.used",
+                case_reference=normalise_reference(str(kwargs.get("reference", ""))),
+                details={"token": api_tokens.fingerprint(match.group(1)), "call": view.__name__},
+            )
+            db.session.commit()
+        return answer
 
     return wrapper
 
