@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mediation.domain.permissions import RESPONDENT
 from mediation.models.staff import StaffApiToken, StaffUser
+from mediation.services import notifications
 from mediation.services.accounts import actor_for
 from mediation.services.audit import Actor, record
 from mediation.services.errors import InvalidInput, NotAllowed, NotFound
@@ -69,6 +70,11 @@ def create(session: Session, user: StaffUser, label: str, now: datetime) -> str:
         actor_for(user),
         "api_token.created",
         details={"token": row.id[:12], "expires_on": row.expires_at.date().isoformat()},
+    )
+    # The owner hears of it by email: a token made in a session left open or taken over
+    # outlives that session.
+    notifications.notify_staff(
+        session, [user], "api_token_made", "/respondent/api-tokens", skip=None
     )
     return token
 

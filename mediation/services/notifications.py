@@ -56,6 +56,10 @@ TOPICS: dict[str, str] = {
     "statement_answer": "a complainant has answered about a disclosure statement",
     "respondent_case": "there is a case for your organisation to look at",
     "survey": "there is a short survey about a closed case",
+    "api_token_made": (
+        "an API token was made for your account; if you did not make it, revoke it on the "
+        "API tokens page and tell the mediation service"
+    ),
 }
 
 # Who hears about each workflow action: case officers, the mediator, the complainant, or

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
+from mediation.models.casework import Notification
 from mediation.models.staff import StaffApiToken, StaffUser
 from mediation.models.time import utcnow
 from mediation.services import accounts, api_tokens
@@ -73,6 +74,11 @@ def test_a_public_body_works_its_case_over_json_with_a_token_made_in_the_browser
     respondent = make_staff("respondent", body_id=body_id)
     client = browser(app, respondent)
     token = make_token(client)
+    with app.app_context():
+        told = db.session.execute(
+            select(Notification).where(Notification.topic == "api_token_made")
+        ).scalar_one()
+        assert told.recipient_user_id == respondent.id
     listing = client.get("/respondent/api-tokens").text
     assert "Our complaints system" in listing and token not in listing  # shown once
     with client.session_transaction() as session:
