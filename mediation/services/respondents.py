@@ -30,7 +30,7 @@ from mediation.models.time import utcnow
 from mediation.services import accounts, case_access, disclosure_statements, mediation_work
 from mediation.services.accounts import NewAccount, actor_for
 from mediation.services.audit import record
-from mediation.services.case_keys import case_sealing_key, field_context
+from mediation.services.case_keys import case_sealing_key, field_context, lock_case
 from mediation.services.errors import InvalidInput, NotAllowed
 from mediation.services.workflow import perform
 from mediation.vault import seal, seal_text
@@ -384,6 +384,23 @@ def upload_document(
     if len(content) > limit:
         raise InvalidInput(f"The file must be smaller than {limit // (1024 * 1024)} MB.")
     cleaned = name.strip().replace("/", "_").replace("\\", "_")[:DOCUMENT_NAME_LIMIT] or "document"
+    # The case's limits, as for the complainant's documents, counted under the case's lock.
+    case = lock_case(session, case)
+    count, stored = session.execute(
+        select(func.count(), func.coalesce(func.sum(func.length(CaseDocument.content)), 0)).where(
+            CaseDocument.case_id == case.id, CaseDocument.uploaded_by == RESPONDENT
+        )
+    ).one()
+    if count >= int(current_app.config["MAX_CASE_DOCUMENTS"]):
+        raise InvalidInput(
+            f"This case holds {count} documents from your organisation already, the most it "
+            "can take. Send the service a reply instead, saying what else you have."
+        )
+    if int(stored) + len(content) > int(current_app.config["MAX_CASE_DOCUMENT_BYTES"]):
+        raise InvalidInput(
+            "This document would take your organisation's documents on this case past the "
+            "most a case can hold. Send the service a reply instead, saying what else you have."
+        )
     public = case_sealing_key(session, case)
     document = CaseDocument(case_id=case.id, uploaded_by=RESPONDENT, uploaded_on=utcnow().date())
     session.add(document)

@@ -292,3 +292,21 @@ def test_a_reference_that_cannot_be_one_is_not_found(app: Flask, make_staff: Sta
     assert client.get("/respondent/cases/CM-%00").status_code == 404
     revoked = client.post("/respondent/api-tokens/%00/revoke", follow_redirects=True)
     assert "There is no such token of yours." in revoked.text
+
+
+def test_a_case_takes_only_so_many_documents_from_the_body(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    app.config["MAX_CASE_DOCUMENTS"] = 2
+    reference = shared_case(app, make_staff)
+    with app.app_context():
+        body_id = make_staff.body()
+    token = make_token(browser(app, make_staff("respondent", body_id=body_id)))
+    api = app.test_client()
+    document = {"name": "a.txt", "content_base64": base64.b64encode(b"notes").decode()}
+    three = {"documents": [document] * 3}
+    refused = api.post(f"{API}/cases/{reference}/documents", json=three, headers=bearer(token))
+    assert refused.status_code == 409 and "the most it can take" in refused.json["detail"]
+    two = {"documents": [document] * 2}
+    sent = api.post(f"{API}/cases/{reference}/documents", json=two, headers=bearer(token))
+    assert sent.status_code == 201  # the refused three left nothing behind
