@@ -15,6 +15,7 @@ import pyotp
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mediation.domain.permissions import ALL_ROLES, RESPONDENT
 from mediation.models.bodies import RespondentBody
@@ -299,9 +300,28 @@ def pending_totp_secret(session: Session, user: StaffUser, keypair: KeyPair) -> 
         return offered
     secret = new_totp_secret()
     offered_at = int(utcnow().timestamp())
-    user.totp_pending_secret = _sealed(
-        session, user, f"{secret} {offered_at}", _pending_context(user)
+    sealed = _sealed(session, user, f"{secret} {offered_at}", _pending_context(user))
+    # Written only over what this request read: two tabs opened at once must not each
+    # offer a key and leave the user scanning the one that was overwritten.
+    seen = user.totp_pending_secret
+    written = session.execute(
+        update(StaffUser)
+        .where(
+            StaffUser.id == user.id,
+            StaffUser.totp_pending_secret.is_(None)
+            if seen is None
+            else StaffUser.totp_pending_secret == seen,
+        )
+        .values(totp_pending_secret=sealed)
+        .execution_options(synchronize_session=False)
     )
+    if getattr(written, "rowcount", 1) == 0:
+        session.refresh(user, ["totp_pending_secret"])
+        offered = _pending_secret(user, keypair)
+        if offered is not None:
+            return offered  # the other tab's, which is the one kept
+        raise InvalidInput("Your set-up changed in another window. Reload this page.")
+    set_committed_value(user, "totp_pending_secret", sealed)
     return secret
 
 

@@ -540,3 +540,36 @@ def test_every_session_of_a_deactivated_user_is_deleted(
         accounts.set_active(db.session, Actor.system("admin"), user.id, active=False)
         db.session.commit()
         assert db.session.execute(count.where(StaffSession.user_id == user.id)).scalar_one() == 0
+
+
+def test_two_windows_setting_up_at_once_are_offered_the_same_key(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    """The second window to ask must not overwrite the key the first is showing."""
+    from sqlalchemy.orm import Session
+
+    from mediation.extensions import db
+    from mediation.models.staff import StaffUser
+    from mediation.services import accounts, keyring
+
+    user = make_staff("analyst")
+    _without_authenticator(app, user.id)
+    with app.app_context():
+        first, second = Session(db.engine), Session(db.engine)
+        try:
+            mine = first.get(StaffUser, user.id)  # read while nothing was offered yet
+            assert mine is not None and mine.totp_pending_secret is None
+            key = keyring.unlock(first, mine, user.password)
+            assert key is not None
+            theirs = second.get(StaffUser, user.id)
+            assert theirs is not None
+            offered = accounts.pending_totp_secret(second, theirs, key)
+            second.commit()
+            assert accounts.pending_totp_secret(first, mine, key) == offered
+            first.commit()
+        finally:
+            first.close()
+            second.close()
+    with app.app_context():
+        row = user_row(app, user.id)
+        assert row.totp_pending_secret is not None
