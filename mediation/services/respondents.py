@@ -370,7 +370,13 @@ def answer_mediation(
 
 
 def upload_document(
-    session: Session, user: StaffUser, reference: str, name: str, content: bytes
+    session: Session,
+    user: StaffUser,
+    reference: str,
+    name: str,
+    content: bytes,
+    *,
+    notify: bool = True,
 ) -> CaseDocument:
     """A document for the service, sealed to the case key: staff can read it, and the
     body keeps its own copy (it cannot read it back from here)."""
@@ -415,10 +421,11 @@ def upload_document(
         case_reference=case.reference,
         details={"document_id": document.id, "by": RESPONDENT},
     )
-    from mediation.services import notifications
+    if notify:  # once for documents sent together (`notify` on the last)
+        from mediation.services import notifications
 
-    notifications.notify(session, case, "case_officers", "respondent_answer", actor=actor)
-    notifications.notify(session, case, "mediator", "respondent_answer", actor=actor)
+        notifications.notify(session, case, "case_officers", "respondent_answer", actor=actor)
+        notifications.notify(session, case, "mediator", "respondent_answer", actor=actor)
     return document
 
 

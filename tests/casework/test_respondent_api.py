@@ -310,3 +310,8 @@ def test_a_case_takes_only_so_many_documents_from_the_body(
     two = {"documents": [document] * 2}
     sent = api.post(f"{API}/cases/{reference}/documents", json=two, headers=bearer(token))
     assert sent.status_code == 201  # the refused three left nothing behind
+    with app.app_context():
+        told = db.session.execute(
+            select(Notification).where(Notification.topic == "respondent_answer")
+        ).scalars()
+        assert len(list(told)) == 1, "one email to the case officer for the two documents"

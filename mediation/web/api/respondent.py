@@ -293,8 +293,15 @@ def respondent_documents(user: StaffUser, reference: str) -> Response | tuple[Re
         response.headers["Retry-After"] = str(wait)
         return response
     try:
-        for upload in uploads:
-            respondents.upload_document(database(), user, reference, upload.name, upload.content)
+        for number, upload in enumerate(uploads, start=1):
+            respondents.upload_document(
+                database(),
+                user,
+                reference,
+                upload.name,
+                upload.content,
+                notify=number == len(uploads),  # one email for the lot
+            )
     except ServiceError as exc:
         return _refused(exc, "No document was sent.")
     db.session.commit()
