@@ -111,3 +111,79 @@ def test_authenticator_secrets_kept_in_the_clear_are_sealed_by_the_upgrade(
         assert unset is not None and unset.totp_secret is None  # no key: set up again
         db.session.remove()
         db.engine.dispose()
+
+
+def test_offers_left_waiting_on_cases_that_moved_on_are_ended_by_the_upgrade(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from mediation.models.cases import Case, SealedKey
+    from mediation.models.casework import MediatorOffer
+    from mediation.services import accounts
+    from mediation.services.audit import Actor
+    from tests import seeded
+    from tests.conftest import TEST_PASSWORD
+
+    app = create_app(base_config(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade()
+        officer = accounts.create_staff_user(
+            db.session,
+            Actor.system("test"),
+            email="officer@example.org",
+            name="Officer",
+            role="case_officer",
+            password=TEST_PASSWORD,
+        ).user
+        from mediation.services import keyring
+
+        keyring.admit_as_custodian(db.session, officer, by=None)
+        mediator = accounts.create_staff_user(
+            db.session,
+            Actor.system("test"),
+            email="mediator@example.org",
+            name="Mediator",
+            role="mediator",
+            password=TEST_PASSWORD,
+        ).user
+        cases = [seeded.file_seeded().case for _ in range(2)]
+        db.session.flush()
+        for case, state in zip(cases, ("withdrawn", "mediator_appointed"), strict=True):
+            case.state = state
+            case.mediator_id = mediator.id
+            grant = next(g for g in case.grants if g.holder_user_id == officer.id)
+            db.session.add(
+                SealedKey(
+                    case_id=case.id,
+                    key_kind=grant.key_kind,
+                    holder_kind="staff",
+                    holder_user_id=mediator.id,
+                    holder_key_id=grant.holder_key_id,
+                    envelope=grant.envelope,
+                )
+            )
+            db.session.add(
+                MediatorOffer(
+                    case_id=case.id,
+                    mediator_id=mediator.id,
+                    status="accepted",
+                    offered_on=date(2026, 11, 2),
+                    pending_case_key=b"sealed",
+                )
+            )
+        db.session.commit()
+        left, waiting = (c.id for c in cases)
+        mediator_id = mediator.id
+        db.session.remove()
+        downgrade(revision="0017_staff_api_tokens")
+        upgrade()
+        offers = {o.case_id: o for o in db.session.query(MediatorOffer).all()}
+        assert offers[left].status == "cancelled" and offers[left].pending_case_key is None
+        assert offers[waiting].status == "accepted"  # its case still waits for the answer
+        held = {(k.case_id, k.holder_user_id) for k in db.session.query(SealedKey).all()}
+        assert (left, mediator_id) not in held and (waiting, mediator_id) in held
+        withdrawn = db.session.get(Case, left)
+        assert withdrawn is not None and withdrawn.mediator_id is None
+        db.session.remove()
+        db.engine.dispose()

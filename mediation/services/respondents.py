@@ -390,8 +390,11 @@ def upload_document(
     if len(content) > limit:
         raise InvalidInput(f"The file must be smaller than {limit // (1024 * 1024)} MB.")
     cleaned = name.strip().replace("/", "_").replace("\\", "_")[:DOCUMENT_NAME_LIMIT] or "document"
-    # The case's limits, as for the complainant's documents, counted under the case's lock.
+    # The case's limits, as for the complainant's documents, counted under the case's lock
+    # (under which the case is still open: a withdrawal may have come in meanwhile).
     case = lock_case(session, case)
+    if workflow.RESPONDENT_ACTIVE.isdisjoint({case.state}):
+        raise InvalidInput("Documents can be sent only while the case is open.")
     count, stored = session.execute(
         select(func.count(), func.coalesce(func.sum(func.length(CaseDocument.content)), 0)).where(
             CaseDocument.case_id == case.id, CaseDocument.uploaded_by == RESPONDENT

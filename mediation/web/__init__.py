@@ -124,7 +124,7 @@ def register_web(app: Flask) -> None:
     def _idle_timeout() -> None:
         # A permanent session is refreshed on every request and ends after 30 idle minutes.
         # The JSON API acts on no session, so it sets no cookie.
-        if request.blueprint != "api":
+        if not request.path.startswith("/api/"):  # a 404 or 405 under /api/ included
             session.permanent = True
 
     @app.after_request

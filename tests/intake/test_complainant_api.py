@@ -344,3 +344,18 @@ def test_documents_sent_too_often_are_refused_with_when_to_send_again(
     assert [r.status_code for r in statuses] == [201, 201, 429]
     assert 0 < int(statuses[2].headers["Retry-After"]) <= 3600
     assert "No document was added" in statuses[2].json["title"]
+
+
+def test_no_answer_under_the_api_sets_a_cookie(app: Flask) -> None:
+    """Found in review: a 404 or 405 under /api/ (no route, so no blueprint) still set the
+    session cookie that the API's own answers do not."""
+    client = app.test_client()
+    for method, path in (
+        ("GET", "/api/v1/nope"),
+        ("PUT", "/api/v1/complaints"),
+        ("GET", f"{API}/documents/0"),
+    ):
+        response = client.open(path, method=method)
+        assert response.status_code in {404, 405}
+        assert "Set-Cookie" not in response.headers, path
+        assert response.mimetype == "application/problem+json"

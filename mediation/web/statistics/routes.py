@@ -155,9 +155,9 @@ def release_page(release_id: str) -> str:
 
 
 def _json(release: PublishedRelease) -> Response:
-    response = jsonify(release_document(release))
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    # No "public" caching: the answer to a signed-in member of staff refreshes their session
+    # cookie, which no shared cache may keep (the app's no-store applies).
+    return jsonify(release_document(release))
 
 
 def _csv(release: PublishedRelease) -> Response:
