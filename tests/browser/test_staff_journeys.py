@@ -90,3 +90,29 @@ def test_admin_creates_a_user_who_sets_up_from_the_link_and_signs_in(
     assert newcomer.page.url.endswith("/mediator/")
     # The link was single-use.
     newcomer.open(link, "used set-up link", status=404)
+
+
+def test_a_public_bodys_member_of_staff_makes_and_revokes_an_api_token(
+    journeys: Journeys, make_staff: StaffFactory
+) -> None:
+    make_staff("case_officer")
+    login = make_staff("respondent")
+    person = journeys("respondent")
+    sign_in(person, login)
+    person.click("API tokens", "API tokens", role="link")
+    person.fill("What will use the token", "Our complaints system")
+    person.fill("Your password", "not my password")
+    person.click("Make a token", "token refused")
+    assert (
+        person.page.get_by_role("alert").get_by_text("Enter your password correctly").is_visible()
+    )
+    assert person.page.get_by_label("What will use the token").input_value() == (
+        "Our complaints system"
+    )
+    person.fill("Your password", login.password)
+    person.click("Make a token", "token made")
+    token = person.page.locator("#token").inner_text()
+    assert re.fullmatch(r"cmr_[A-Za-z0-9_-]{43}", token)
+    person.click("Revoke the token used by Our complaints system", "token revoked")
+    assert person.page.get_by_text("The token was revoked").is_visible()
+    assert person.page.get_by_text("You have no tokens.").is_visible()
