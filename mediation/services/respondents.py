@@ -32,11 +32,11 @@ from mediation.services.accounts import NewAccount, actor_for
 from mediation.services.audit import record
 from mediation.services.case_keys import case_sealing_key, field_context, lock_case
 from mediation.services.errors import InvalidInput, NotAllowed
+from mediation.services.intake_documents import check_document, clean_file_name
 from mediation.services.workflow import perform
 from mediation.vault import seal, seal_text
 
 REPLY_LIMIT = 8000
-DOCUMENT_NAME_LIMIT = 200
 # What the public body is told about where a case stands: plain, and nothing more.
 RESPONDENT_STATE_LABELS = {
     "informal_resolution": "Looking for an informal resolution",
@@ -384,12 +384,12 @@ def upload_document(
     case = case_access.respondent_case(session, user, reference)
     if workflow.RESPONDENT_ACTIVE.isdisjoint({case.state}):
         raise InvalidInput("Documents can be sent only while the case is open.")
-    limit = int(current_app.config["MAX_DOCUMENT_BYTES"])
-    if not content:
+    if not name.strip() and not content:
         raise InvalidInput("Choose a file to upload.")
-    if len(content) > limit:
-        raise InvalidInput(f"The file must be smaller than {limit // (1024 * 1024)} MB.")
-    cleaned = name.strip().replace("/", "_").replace("\\", "_")[:DOCUMENT_NAME_LIMIT] or "document"
+    # The types, sizes and names the complainant's documents are held to: a name without
+    # bidi overrides or a path, and a type a case officer can open safely.
+    cleaned = clean_file_name(name)
+    check_document(cleaned, len(content), max_bytes=int(current_app.config["MAX_DOCUMENT_BYTES"]))
     # The case's limits, as for the complainant's documents, counted under the case's lock
     # (under which the case is still open: a withdrawal may have come in meanwhile).
     case = lock_case(session, case)

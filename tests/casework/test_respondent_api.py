@@ -315,3 +315,45 @@ def test_a_case_takes_only_so_many_documents_from_the_body(
             select(Notification).where(Notification.topic == "respondent_answer")
         ).scalars()
         assert len(list(told)) == 1, "one email to the case officer for the two documents"
+
+
+def test_the_bodys_documents_are_held_to_the_intakes_types_and_names(
+    app: Flask, make_staff: StaffFactory
+) -> None:
+    """The portal took any file, named as sent: an .exe, or a name whose bidi override
+    shows "reporttxt.pdf" to the case officer opening "report\u202efdp.txt"."""
+    import io
+
+    officer = make_staff("case_officer")
+    with app.app_context():
+        body_id = make_staff.body()
+        filed = seeded.file_seeded(body=body_id)
+        user = db.session.get(StaffUser, officer.id)
+        assert user is not None
+        share_with_the_body(filed, user)
+        perform(
+            db.session,
+            filed.case,
+            "start_informal",
+            actor_for(user),
+            role="case_officer",
+            fields={"reason": "Worth a try"},
+        )
+        db.session.commit()
+        reference = filed.reference
+    client = browser(app, make_staff("respondent", body_id=body_id))
+    refused = client.post(
+        f"/respondent/cases/{reference}/documents",
+        data={"document": (io.BytesIO(b"MZ"), "tool.exe")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "is not a file type we accept" in refused.text
+    sent = client.post(
+        f"/respondent/cases/{reference}/documents",
+        data={"document": (io.BytesIO(b"minutes"), "report\u202efdp.txt")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302
+    page = browser(app, officer).get(f"/casework/cases/{reference}").text
+    assert "reportfdp.txt" in page and "\u202e" not in page and "tool.exe" not in page

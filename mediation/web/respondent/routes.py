@@ -22,6 +22,7 @@ from mediation.extensions import database, db, limiter
 from mediation.models.time import utcnow
 from mediation.services import accounts, api_tokens, case_access, respondents
 from mediation.services.errors import ServiceError
+from mediation.services.intake_rules import ALLOWED_EXTENSIONS_TEXT
 from mediation.web.access import requires, signed_in_user
 from mediation.web.page_links import neighbours, requested_page
 from mediation.web.respondent.forms import (
@@ -78,6 +79,7 @@ def case(reference: str) -> str:
         document_form=DocumentForm(),
         survey_form=SurveyForm(),
         max_mb=int(current_app.config["MAX_DOCUMENT_BYTES"]) // (1024 * 1024),
+        file_types=ALLOWED_EXTENSIONS_TEXT,
     )
 
 
