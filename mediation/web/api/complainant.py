@@ -94,7 +94,7 @@ def signed_in(view: View) -> View:
     return wrapper
 
 
-def _json_object() -> dict[str, Any] | Response:
+def json_object() -> dict[str, Any] | Response:
     try:
         data = request.get_json(silent=True)
     except RecursionError:
@@ -107,7 +107,7 @@ def _json_object() -> dict[str, Any] | Response:
     return data
 
 
-def _unknown_fields(check: FieldCheck, data: dict[str, Any], known: set[str]) -> None:
+def unknown_fields(check: FieldCheck, data: dict[str, Any], known: set[str]) -> None:
     for key in sorted(set(data) - known):
         check.add(key, "Unknown field.")
 
@@ -117,11 +117,11 @@ def _unknown_fields(check: FieldCheck, data: dict[str, Any], known: set[str]) ->
 @public
 def complainant_sign_in() -> Response | tuple[Response, int]:
     """Sign in with the reference and passphrase; the token is in this answer only."""
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     check = FieldCheck()
-    _unknown_fields(check, data, {"reference", "passphrase"})
+    unknown_fields(check, data, {"reference", "passphrase"})
     reference = check.text(
         data, "reference", "reference", required="Enter your case reference.", limit=40
     )
@@ -247,11 +247,11 @@ def complainant_complaint(case: Case, key: KeyPair) -> Response | tuple[Response
 @public
 @signed_in
 def complainant_message(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     check = FieldCheck()
-    _unknown_fields(check, data, {"text"})
+    unknown_fields(check, data, {"text"})
     text = check.text(data, "text", "text", required="Enter your message.", limit=LONG_TEXT)
     if check.errors:
         return _problem(422, "The message was not sent.", check.errors)
@@ -270,7 +270,7 @@ def complainant_message(case: Case, _key: KeyPair) -> Response | tuple[Response,
 @signed_in
 def complainant_documents(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
     """Add documents to the case: every one of them, or (when one is refused) none."""
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     config = current_app.config
@@ -333,11 +333,11 @@ def complainant_statement(case: Case, key: KeyPair) -> Response | tuple[Response
     """Approve the statement waiting for you (the public body may then read it), or ask
     for changes. `digest` is the one given with the text: an answer to a text that has
     changed since is refused."""
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     check = FieldCheck()
-    _unknown_fields(check, data, {"statement_id", "digest", "approve", "change_request"})
+    unknown_fields(check, data, {"statement_id", "digest", "approve", "change_request"})
     statement_id = data.get("statement_id")
     if (
         not isinstance(statement_id, int)
@@ -397,11 +397,11 @@ def _act(case: Case, action: str, reason: str, kind: str | None = None) -> Respo
 @public
 @signed_in
 def complainant_withdraw(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     check = FieldCheck()
-    _unknown_fields(check, data, {"confirm", "reason"})
+    unknown_fields(check, data, {"confirm", "reason"})
     if data.get("confirm") is not True:
         check.add("confirm", "Send true to confirm that you want to withdraw your complaint.")
     reason = check.text(data, "reason", "reason", limit=LONG_TEXT)
@@ -415,11 +415,11 @@ def complainant_withdraw(case: Case, _key: KeyPair) -> Response | tuple[Response
 @public
 @signed_in
 def complainant_contest(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     check = FieldCheck()
-    _unknown_fields(check, data, {"reason"})
+    unknown_fields(check, data, {"reason"})
     reason = check.text(data, "reason", "reason", required="Tell us why.", limit=LONG_TEXT)
     if check.errors:
         return _problem(422, "The closure was not contested.", check.errors)
@@ -431,11 +431,11 @@ def complainant_contest(case: Case, _key: KeyPair) -> Response | tuple[Response,
 @public
 @signed_in
 def complainant_adverse(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     check = FieldCheck()
-    _unknown_fields(check, data, {"kind", "details"})
+    unknown_fields(check, data, {"kind", "details"})
     kind = check.choice(
         data, "kind", "kind", set(complainant_portal.ADVERSE_KINDS), "Choose what happened."
     )
@@ -455,11 +455,11 @@ def complainant_openness(case: Case, key: KeyPair) -> Response | tuple[Response,
     """Make the complaint more open: anonymous to confidential (named to the service only)
     or open (the public body is told who complained). It cannot be undone, so `confirm`
     must be true; an anonymous complaint says who complains in `identity`."""
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     check = FieldCheck()
-    _unknown_fields(check, data, {"level", "confirm", "identity"})
+    unknown_fields(check, data, {"level", "confirm", "identity"})
     higher = {level for level in LEVELS if LEVELS[level] > LEVELS[case.openness]}
     if not higher:
         return _problem(409, "Your complaint is open already: nothing is more open.")
@@ -497,7 +497,7 @@ def survey_answers(data: dict[str, Any]) -> dict[str, Any] | Response:
     """The closing survey's answers as the services take them (three ratings from 1 to 5
     and `would_use_again`), or the 422 naming each one wrong."""
     check = FieldCheck()
-    _unknown_fields(check, data, {*SURVEY_RATINGS, "would_use_again"})
+    unknown_fields(check, data, {*SURVEY_RATINGS, "would_use_again"})
     answers: dict[str, Any] = {}
     for name in SURVEY_RATINGS:
         value = data.get(name)
@@ -520,7 +520,7 @@ def survey_answers(data: dict[str, Any]) -> dict[str, Any] | Response:
 def complainant_survey(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
     """The closing survey, once the case is closed: three ratings from 1 (very poor) to
     5 (very good) and whether you would use the service again. Numbers only."""
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     answers = survey_answers(data)

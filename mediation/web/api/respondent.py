@@ -30,7 +30,7 @@ from mediation.services.intake_rules import (
     parse_api_documents,
 )
 from mediation.web.access import public
-from mediation.web.api.complainant import _json_object, _unknown_fields, survey_answers
+from mediation.web.api.complainant import json_object, survey_answers, unknown_fields
 from mediation.web.api.routes import _api_request_limit, _problem, _too_many, blueprint
 from mediation.web.client_limits import allowed, retry_after
 
@@ -193,11 +193,11 @@ def respondent_case(user: StaffUser, reference: str) -> Response | tuple[Respons
 
 
 def _text_body(field: str, required: str) -> tuple[str, Response | None]:
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return "", data
     check = FieldCheck()
-    _unknown_fields(check, data, {field})
+    unknown_fields(check, data, {field})
     text = check.text(data, field, field, required=required, limit=respondents.REPLY_LIMIT)
     if check.errors:
         return "", _problem(422, "Nothing was sent.", check.errors)
@@ -242,11 +242,11 @@ def respondent_proposal(user: StaffUser, reference: str) -> Response | tuple[Res
 @with_token
 def respondent_mediation(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
     """Agree to the mediation offered, or decline it with a reason."""
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     check = FieldCheck()
-    _unknown_fields(check, data, {"agree", "reason"})
+    unknown_fields(check, data, {"agree", "reason"})
     agree = data.get("agree")
     if not isinstance(agree, bool):
         check.add("agree", "Must be true (agree to mediation) or false (decline it).")
@@ -271,7 +271,7 @@ def respondent_mediation(user: StaffUser, reference: str) -> Response | tuple[Re
 @with_token
 def respondent_documents(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
     """Documents for the service, sealed as they arrive: all of them, or none."""
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     try:
@@ -313,7 +313,7 @@ def respondent_documents(user: StaffUser, reference: str) -> Response | tuple[Re
 @public
 @with_token
 def respondent_survey(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
-    data = _json_object()
+    data = json_object()
     if isinstance(data, Response):
         return data
     answers = survey_answers(data)
