@@ -44,6 +44,7 @@ from mediation.services.intake_rules import (
     MAX_ID,
     FieldCheck,
     IntakeInvalid,
+    Upload,
     content_type_for,
     parse_api_documents,
     parse_api_identity,
@@ -110,6 +111,33 @@ def json_object() -> dict[str, Any] | Response:
 def unknown_fields(check: FieldCheck, data: dict[str, Any], known: set[str]) -> None:
     for key in sorted(set(data) - known):
         check.add(key, "Unknown field.")
+
+
+def documents_sent(nothing_done: str) -> tuple[Upload, ...] | Response:
+    """The documents of a JSON body (`{"documents": [...]}`, checked as at intake), counted
+    against the client's UPLOAD_RATE_LIMIT; or the refusal, titled `nothing_done`."""
+    data = json_object()
+    if isinstance(data, Response):
+        return data
+    try:
+        extra = sorted(set(data) - {"documents"})
+        if extra:
+            raise IntakeInvalid(dict.fromkeys(extra, "Unknown field."))
+        uploads = parse_api_documents(
+            data.get("documents"), int(current_app.config["MAX_DOCUMENT_BYTES"])
+        )
+    except IntakeInvalid as exc:
+        return _problem(422, nothing_done, exc.errors)
+    if not allowed("UPLOAD_RATE_LIMIT"):
+        wait = retry_after("UPLOAD_RATE_LIMIT")
+        response = _problem(
+            429,
+            f"Too many documents sent from this client address. {nothing_done}",
+            detail=f"Send them again in {wait} seconds.",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    return uploads
 
 
 @blueprint.route("/complainant/sessions", methods=["POST"])
@@ -270,26 +298,10 @@ def complainant_message(case: Case, _key: KeyPair) -> Response | tuple[Response,
 @signed_in
 def complainant_documents(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
     """Add documents to the case: every one of them, or (when one is refused) none."""
-    data = json_object()
-    if isinstance(data, Response):
-        return data
+    uploads = documents_sent("No document was added.")
+    if isinstance(uploads, Response):
+        return uploads
     config = current_app.config
-    try:
-        extra = sorted(set(data) - {"documents"})
-        if extra:
-            raise IntakeInvalid(dict.fromkeys(extra, "Unknown field."))
-        uploads = parse_api_documents(data.get("documents"), int(config["MAX_DOCUMENT_BYTES"]))
-    except IntakeInvalid as exc:
-        return _problem(422, "No document was added.", exc.errors)
-    if not allowed("UPLOAD_RATE_LIMIT"):
-        wait = retry_after("UPLOAD_RATE_LIMIT")
-        response = _problem(
-            429,
-            "Too many documents sent from this client address. No document was added.",
-            detail=f"Send them again in {wait} seconds.",
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
     limits = complainant_portal.CaseDocumentLimits(
         per_file=int(config["MAX_DOCUMENT_BYTES"]),
         documents=int(config["MAX_CASE_DOCUMENTS"]),

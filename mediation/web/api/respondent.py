@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from werkzeug.wrappers import Response
 
 from mediation.extensions import database, db, limiter
@@ -26,13 +26,15 @@ from mediation.services.complaints import normalise_reference
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import (
     FieldCheck,
-    IntakeInvalid,
-    parse_api_documents,
 )
 from mediation.web.access import public
-from mediation.web.api.complainant import json_object, survey_answers, unknown_fields
+from mediation.web.api.complainant import (
+    documents_sent,
+    json_object,
+    survey_answers,
+    unknown_fields,
+)
 from mediation.web.api.routes import _api_request_limit, _problem, _too_many, blueprint
-from mediation.web.client_limits import allowed, retry_after
 
 _BEARER = re.compile(r"Bearer (\S+)")
 DECLINE_REASON_LIMIT = 2000  # as the portal's form
@@ -271,27 +273,9 @@ def respondent_mediation(user: StaffUser, reference: str) -> Response | tuple[Re
 @with_token
 def respondent_documents(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
     """Documents for the service, sealed as they arrive: all of them, or none."""
-    data = json_object()
-    if isinstance(data, Response):
-        return data
-    try:
-        extra = sorted(set(data) - {"documents"})
-        if extra:
-            raise IntakeInvalid(dict.fromkeys(extra, "Unknown field."))
-        uploads = parse_api_documents(
-            data.get("documents"), int(current_app.config["MAX_DOCUMENT_BYTES"])
-        )
-    except IntakeInvalid as exc:
-        return _problem(422, "No document was sent.", exc.errors)
-    if not allowed("UPLOAD_RATE_LIMIT"):
-        wait = retry_after("UPLOAD_RATE_LIMIT")
-        response = _problem(
-            429,
-            "Too many documents sent from this client address. No document was sent.",
-            detail=f"Send them again in {wait} seconds.",
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
+    uploads = documents_sent("No document was sent.")
+    if isinstance(uploads, Response):
+        return uploads
     try:
         for number, upload in enumerate(uploads, start=1):
             respondents.upload_document(
