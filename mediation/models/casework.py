@@ -17,11 +17,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -131,10 +133,31 @@ class CaseNote(db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+# A session not cancelled with a party's papers still to come. The case queue looks among
+# these, by the day they are held, for the coming sessions whose papers are late, rather
+# than through every session ever held (whose papers were all due before today).
+WAITING_FOR_PAPERS = {
+    "sqlite": "cancelled IS 0 AND (complainant_papers_on IS NULL OR respondent_papers_on IS NULL)",
+    "postgresql": (
+        "cancelled IS false AND (complainant_papers_on IS NULL OR respondent_papers_on IS NULL)"
+    ),
+}
+
+
 class MediationSession(db.Model):  # type: ignore[name-defined,misc]
     """A mediation meeting: the day, part of the day, where, and when papers are due."""
 
     __tablename__ = "mediation_sessions"
+    __table_args__ = (
+        Index(
+            "ix_mediation_sessions_waiting",
+            "held_on",
+            "papers_due_on",
+            "case_id",
+            sqlite_where=text(WAITING_FOR_PAPERS["sqlite"]),
+            postgresql_where=text(WAITING_FOR_PAPERS["postgresql"]),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
