@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -97,17 +97,16 @@ class QueueRow:
     @property
     def categories_shown(self) -> str:
         """The breach categories' names, one after another."""
-        names = _category_names()
-        return ", ".join(names.get(c, c) for c in self.categories)
+        return _names_shown(tuple(self.categories))
 
     @property
     def received(self) -> str:
         """The filing day, as "5 Mar 2027"."""
-        return self.case.submitted_on.strftime(SHOWN_DAY)
+        return shown_day(self.case.submitted_on)
 
     @property
     def next_deadline_day(self) -> str:
-        return self.next_deadline_on.strftime(SHOWN_DAY) if self.next_deadline_on else ""
+        return shown_day(self.next_deadline_on) if self.next_deadline_on else ""
 
     # A clock's status counts working days, a walk through the calendar: the queue page
     # shows none, so they (and the clocks) are worked out only when asked for.
@@ -156,6 +155,18 @@ PAGE_COLUMNS = (
 @cache
 def _category_names() -> dict[str, str]:
     return {c.id: c.label for c in load_taxonomy().categories}
+
+
+# A page's fifty rows share a few dozen days and sets of categories: each written once.
+@lru_cache(maxsize=4096)
+def shown_day(day: date) -> str:
+    return day.strftime(SHOWN_DAY)
+
+
+@lru_cache(maxsize=1024)
+def _names_shown(categories: tuple[str, ...]) -> str:
+    names = _category_names()
+    return ", ".join(names.get(c, c) for c in categories)
 
 
 def load_rows(session: Session, found: Sequence[PageRow], today: date) -> list[QueueRow]:

@@ -34,6 +34,7 @@ from mediation.services.errors import ServiceError
 from mediation.services.workflow import perform
 from mediation.web.access import SignInAgain, current_keypair, requires, signed_in_user
 from mediation.web.case_sections import CasePage
+from mediation.web.casework import queue_table
 from mediation.web.casework.forms import (
     ActionForm,
     ConfirmForm,
@@ -130,7 +131,9 @@ def queue() -> str:
         next_url=next_url,
         # Links built once, each row or view adding its part (a URL-safe reference
         # "CM-XXXX-XXXX", or a view's name): building sixty links costs a sixth of the page.
-        case_link=url_for("casework.case", reference="~").removesuffix("~"),
+        table_rows=queue_table.table_rows(
+            result.rows, url_for("casework.case", reference="~").removesuffix("~")
+        ),
         queue_link=url_for("casework.queue"),
     )
 
