@@ -144,3 +144,18 @@ def test_gunicorn_with_several_workers_serves_one_session(
         server.wait(timeout=20)
         if server.stderr:
             server.stderr.close()
+
+
+def test_each_sqlite_connection_keeps_the_larger_page_cache(app: Flask) -> None:
+    """The queue's working set fits in memory only with `SQLITE_CACHE_KIB` (SQLite's own
+    default is 2 MiB); PostgreSQL has no such setting here."""
+    from sqlalchemy import text
+
+    from mediation import SQLITE_CACHE_KIB
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return
+        with db.engine.connect() as connection:
+            cache = connection.execute(text("PRAGMA cache_size")).scalar_one()
+    assert cache == -SQLITE_CACHE_KIB
