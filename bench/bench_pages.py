@@ -16,12 +16,19 @@ Prints, per engine (names end in `_postgresql` for PostgreSQL):
     ms <page>_<size> <ms>         median time of that page through the Flask test client
     ms queue_service_<size> <ms>  the queue's service call alone (no HTTP, no template)
     ms queue_page_interleaved_<size>, ms baseline_page_interleaved_<size>
-                                  the two pages' median times while taking turns
+                                  the two pages' median times while taking turns (and
+                                  ms queue_page_after_change_interleaved_<size>, below)
     ratio queue_page <x>          the case officer's queue (/casework/, 50 cases a page)
                                   against a minimal Flask page of 50 cases from an indexed
                                   select, both over the largest database, taking turns
                                   request by request: median time of the minimal page /
-                                  median time of the queue (the ratio of throughputs)
+                                  median time of the queue (the ratio of throughputs).
+                                  A worker keeps the queue pages it has read until a
+                                  case changes (`mediation.services.queue_cache`), so
+                                  this is the queue as officers reload it between changes
+    ratio queue_page_after_change <x>   the same, each queue request just after another
+                                  connection changed a case (untimed): the queue read
+                                  from the database, as on the first request after a change
     rss_mb gunicorn_worker_<n> <mb>   resident memory of each of 2 gunicorn workers after
                                   every role signed in and fetched its pages 10 times
 
@@ -314,10 +321,13 @@ def median_seconds(operation: Callable[[], object], budget: float, minimum: int 
 
 
 def interleaved_medians(
-    ours: Callable[[], object], theirs: Callable[[], object], budget: float
+    ours: Callable[[], object],
+    theirs: Callable[[], object],
+    budget: float,
+    before_ours: Callable[[], object] | None = None,
 ) -> tuple[float, float]:
     """Median seconds of each, taking turns request by request, so that both see the same
-    machine however busy it is meanwhile."""
+    machine however busy it is meanwhile; `before_ours`, untimed, before each of ours."""
     for _ in range(3):
         ours()
         theirs()
@@ -326,6 +336,8 @@ def interleaved_medians(
     started = time.perf_counter()
     while len(mine) < 15 or time.perf_counter() - started < budget:
         for operation, times in ((ours, mine), (theirs, base)):
+            if before_ours is not None and operation is ours:
+                before_ours()
             begun = time.perf_counter()
             operation()
             times.append(time.perf_counter() - begun)
@@ -367,10 +379,49 @@ def compare_queue(
     request_baseline, dispose = baseline_page(seeded.url)
     client, path = queue_client
     queue, baseline = interleaved_medians(lambda: get(client, path), request_baseline, 2 * budget)
-    dispose()
     print(f"ms queue_page_interleaved_{label} {queue * 1000:.1f}")
     print(f"ms baseline_page_interleaved_{label} {baseline * 1000:.2f}")
     print(f"ratio queue_page{suffix} {baseline / queue:.3f}", flush=True)
+    # Every request just after another worker changed a case: the worker's copy of the
+    # page is stale, so the queue is read from the database again.
+    change, done = case_changer(seeded.url)
+    queue, baseline = interleaved_medians(
+        lambda: get(client, path), request_baseline, 2 * budget, before_ours=change
+    )
+    done()
+    dispose()
+    print(f"ms queue_page_after_change_interleaved_{label} {queue * 1000:.1f}")
+    print(f"ms baseline_page_interleaved_{label}_2 {baseline * 1000:.2f}")
+    print(f"ratio queue_page_after_change{suffix} {baseline / queue:.3f}", flush=True)
+
+
+def case_changer(database_url: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A write from elsewhere, as another worker's request would commit: one live bulk
+    case marked urgent, then not, in turn. Returns the write and a clean-up."""
+    engine = create_engine(database_url)
+    cases = Case.__table__
+    with engine.connect() as connection:
+        chosen = connection.execute(
+            select(cases.c.id, cases.c.urgent)
+            .where(cases.c.state.in_(QUEUE_STATES), cases.c.keys_destroyed_on.is_(None))
+            .order_by(cases.c.id.desc())
+            .limit(1)
+        ).one()
+    urgent = [bool(chosen.urgent)]
+
+    def change() -> None:
+        urgent[0] = not urgent[0]
+        with engine.begin() as connection:
+            connection.execute(
+                cases.update().where(cases.c.id == chosen.id).values(urgent=urgent[0])
+            )
+
+    def done() -> None:
+        if urgent[0] != bool(chosen.urgent):
+            change()
+        engine.dispose()
+
+    return change, done
 
 
 def baseline_page(database_url: str) -> tuple[Callable[[], object], Callable[[], None]]:

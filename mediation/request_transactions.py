@@ -45,6 +45,12 @@ def _executing(
         connection.info[_WROTE] = True
 
 
+def wrote(connection: Connection) -> bool:
+    """Whether the connection's transaction has written anything (so far as this module has
+    seen: a connection it has not seen begin counts as having written)."""
+    return bool(connection.info.get(_WROTE, True))
+
+
 def install(app: Flask) -> None:
     """Register after Flask-SQLAlchemy: teardown functions run last-registered first, so
     this sees the session before Flask-SQLAlchemy removes it."""

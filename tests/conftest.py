@@ -189,6 +189,11 @@ def _empty_postgres(app: Flask) -> None:
             text("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
             {"genesis": "0" * 64},
         )
+        # A fresh token: the database now holds other cases than it did at this version.
+        connection.execute(
+            text("INSERT INTO queue_version (id, token, version) VALUES (1, :token, 0)"),
+            {"token": secrets.token_hex(16)},
+        )
         connection.execute(text("SET session_replication_role = DEFAULT"))
 
 

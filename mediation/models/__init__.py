@@ -10,6 +10,7 @@ from mediation.models.cases import (
     CaseMessage,
     IdentityDecision,
     IdentityRequest,
+    QueueVersion,
     SealedKey,
 )
 from mediation.models.panel import MediatorProfile
@@ -29,6 +30,7 @@ __all__ = [
     "IdentityRequest",
     "KeyCustody",
     "MediatorProfile",
+    "QueueVersion",
     "RespondentBody",
     "Role",
     "SealedKey",

@@ -237,3 +237,29 @@ class CaseEvent(db.Model):  # type: ignore[name-defined,misc]
     occurred_on: Mapped[date] = mapped_column(Date)
     # Structured, non-sensitive fields of the action (a reason code, a result id).
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# The tables the case officers' queue reads (`services.queue_statement`): a write to any of
+# them changes `QueueVersion`, through triggers (migration 0020).
+QUEUE_TABLES = (
+    "cases",
+    "case_breaches",
+    "mediation_sessions",
+    "respondent_bodies",
+    "triage_records",
+)
+
+
+class QueueVersion(db.Model):  # type: ignore[name-defined,misc]
+    """One row: which state of the queue's tables the database holds. Every committed
+    write to them adds one to `version`, by trigger (on PostgreSQL at commit, once a
+    transaction, so that the row is the last thing a writer locks); `token` is drawn when
+    the row is made, so that two databases never share a (token, version). A queue page read
+    at one (token, version) is the same page until either changes
+    (`services.queue_cache`)."""
+
+    __tablename__ = "queue_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from mediation.domain import paging, workflow
 from mediation.models.cases import DONE_STATES
-from mediation.services import case_clocks, queue_rows, queue_statement
+from mediation.services import case_clocks, queue_cache, queue_rows, queue_statement
+from mediation.services.queue_cache import QueueCache
 from mediation.services.queue_rows import QueueRow
 from mediation.services.queue_statement import VIEWS
 
@@ -63,13 +64,34 @@ def build_queue(
     *,
     page: int = 1,
     page_size: int | None = None,
+    cache: QueueCache | None = None,
 ) -> Queue:
     """Every live case (and closed ones with a funding check due), urgent and overdue
     first, then by the nearest deadline; one page of them when `page_size` is given (the
     last page when asked for one past it, as when the queue shrank since the link was
-    made)."""
+    made). With a `cache`, a page read at the database's present queue version is read
+    from it (`queue_cache`)."""
     today = today or case_clocks.today()
     page = max(1, page)
+    state = queue_cache.current_state(session) if cache and page_size else None
+    key = (today, filters, page, page_size)
+    kept = cache.get(state, key) if cache and state else None
+    if kept is None:
+        kept = _read(session, filters, today, page, page_size)
+        if cache and state:
+            cache.put(state, key, kept)
+    return Queue(
+        rows=queue_rows.load_rows(session, kept.found, today),
+        counts=kept.counts,
+        matching=kept.matching,
+        page=kept.page,
+        page_size=page_size,
+    )
+
+
+def _read(
+    session: Session, filters: QueueFilters, today: date, page: int, page_size: int | None
+) -> queue_cache.Kept:
     found = _page(session, filters, today, page, page_size)
     if found:  # every row carries the counts
         counts, matching = queue_statement.counted(found[0], filters)
@@ -86,13 +108,7 @@ def build_queue(
             found = _page(session, filters, today, page, page_size)
         else:
             page = 1
-    return Queue(
-        rows=queue_rows.load_rows(session, found, today),
-        counts=counts,
-        matching=matching,
-        page=page,
-        page_size=page_size,
-    )
+    return queue_cache.Kept(tuple(found), counts, matching, page)
 
 
 def _page(

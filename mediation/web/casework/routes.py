@@ -8,6 +8,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     get_template_attribute,
     render_template,
@@ -28,7 +29,14 @@ from mediation.extensions import database, db
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import Case
 from mediation.request_transactions import commit_and_keep_loaded
-from mediation.services import case_access, case_files, case_queue, notifications, triage
+from mediation.services import (
+    case_access,
+    case_files,
+    case_queue,
+    notifications,
+    queue_cache,
+    triage,
+)
 from mediation.services.accounts import actor_for
 from mediation.services.errors import ServiceError
 from mediation.services.workflow import perform
@@ -111,7 +119,11 @@ def queue() -> str:
         **{name: value or None for name, value in chosen},
     )
     result = case_queue.build_queue(
-        database(), filters, page=requested_page(), page_size=case_queue.PAGE_SIZE
+        database(),
+        filters,
+        page=requested_page(),
+        page_size=case_queue.PAGE_SIZE,
+        cache=queue_cache.of(current_app),
     )
     kept: dict[str, Any] = {
         "view": filters.view,
