@@ -73,13 +73,10 @@ def build_queue(
     from it (`queue_cache`)."""
     today = today or case_clocks.today()
     page = max(1, page)
-    state = queue_cache.current_state(session) if cache and page_size else None
-    key = (today, filters, page, page_size)
-    kept = cache.get(state, key) if cache and state else None
-    if kept is None:
+    if cache is None or page_size is None:
         kept = _read(session, filters, today, page, page_size)
-        if cache and state:
-            cache.put(state, key, kept)
+    else:
+        kept = _kept_or_read(session, cache, filters, today, page, page_size)
     return Queue(
         rows=queue_rows.load_rows(session, kept.found, today),
         counts=kept.counts,
@@ -87,6 +84,27 @@ def build_queue(
         page=kept.page,
         page_size=page_size,
     )
+
+
+def _kept_or_read(
+    session: Session,
+    cache: QueueCache,
+    filters: QueueFilters,
+    today: date,
+    page: int,
+    page_size: int,
+) -> queue_cache.Kept:
+    """The page as this worker read it at the database's present queue version, or read
+    now (and kept, unless this transaction has written)."""
+    state = queue_cache.current_state(session)
+    if state is None:
+        return _read(session, filters, today, page, page_size)
+    key = (today, filters, page, page_size)
+    kept = cache.get(state, key)
+    if kept is None:
+        kept = _read(session, filters, today, page, page_size)
+        cache.put(state, key, kept)
+    return kept
 
 
 def _read(
