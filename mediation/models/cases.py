@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -252,14 +253,15 @@ QUEUE_TABLES = (
 
 class QueueVersion(db.Model):  # type: ignore[name-defined,misc]
     """One row: which state of the queue's tables the database holds. Every committed
-    write to them adds one to `version`, by trigger (on PostgreSQL at commit, once a
-    transaction, so that the row is the last thing a writer locks); `token` is drawn when
-    the row is made, so that two databases never share a (token, version). A queue page read
-    at one (token, version) is the same page until either changes
+    INSERT, UPDATE or DELETE on them adds one to `version`, by trigger (on PostgreSQL at
+    commit, once a transaction, so that the row is the last thing a writer locks); `token`
+    is drawn when the row is made, so that two databases made apart never share a (token,
+    version). A copy or restored backup keeps both: restart the workers after a restore. A
+    queue page read at one (token, version) is the same page until either changes
     (`services.queue_cache`)."""
 
     __tablename__ = "queue_version"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
-    version: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,11 +1,11 @@
 """A worker's copy of the queue pages it has read, kept for as long as the database's queue
 version says nothing the queue reads has changed since.
 
-Every committed write to a table the case officers' queue reads moves the one row of
-`queue_version` on by one (triggers, migration 0020), and the row's token is drawn when
-the database is made. A page of the queue (its cases in order, and the counts of every
-view) read at one (token, version) for one day, filters and page is therefore the same
-page until the row moves on: the page statement is the queue page's dearest part, and
+Every committed INSERT, UPDATE or DELETE on a table the case officers' queue reads moves
+the one row of `queue_version` on by one (triggers, migration 0020), and the row's token
+is drawn when the database is made. A page of the queue (its cases in order, and the
+counts of every view) read at one (token, version) for one day, filters and page is
+therefore the same page until the row moves on: the page statement is the queue page's dearest part, and
 case officers load the queue far more often than its cases change.
 
 What is kept is what the queue statement returns: each case's reference, state, openness,
@@ -64,6 +64,10 @@ class QueueCache:
     def get(self, state: State, key: Hashable) -> Kept | None:
         with self._lock:
             if state != self._state:
+                # Pages of another version are of no more use (and some may show cases
+                # since purged): gone at once, not at the next page kept.
+                self._state = None
+                self._pages.clear()
                 return None
             kept = self._pages.get(key)
             if kept is not None:
@@ -98,7 +102,8 @@ def of(app: Flask) -> QueueCache | None:
 def current_state(session: Session) -> State | None:
     """The queue version this transaction sees, or None when a page read now must not be
     kept (or taken from the cache): the transaction has written, or has changes to flush,
-    or the database has no version row (as before migration 0020)."""
+    or the version row is missing. (The table itself comes with migration 0020, which the
+    app needs as it needs every migration.)"""
     if session.new or session.dirty or session.deleted:
         return None
     connection = session.connection()

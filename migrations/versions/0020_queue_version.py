@@ -1,5 +1,6 @@
-"""The queue's version: one row that every committed write to the tables the case
-officers' queue reads moves on by one, by trigger, so that a worker may keep a queue page
+"""The queue's version: one row that every committed INSERT, UPDATE or DELETE on the tables
+the case officers' queue reads moves on by one, by trigger (TRUNCATE, triggers switched
+off and table rewrites are not seen: restart the workers after any of them), so that a worker may keep a queue page
 it has read for as long as the row stays as it was (`mediation.services.queue_cache`).
 
 On PostgreSQL the triggers are deferred constraint triggers: the row is updated once a
@@ -29,9 +30,12 @@ VERBS = ("INSERT", "UPDATE", "DELETE")
 BUMP_FUNCTION = """
 CREATE FUNCTION queue_version_bump() RETURNS trigger AS $$
 BEGIN
-    IF current_setting('mediation.queue_bumped', true) IS DISTINCT FROM 'yes' THEN
+    -- Once a transaction: the flag names the transaction that set it (so that no setting
+    -- made for a whole session, role or database can stand for it), and is local to it.
+    IF current_setting('mediation.queue_bumped', true) IS DISTINCT FROM txid_current()::text
+    THEN
         UPDATE queue_version SET version = version + 1 WHERE id = 1;
-        PERFORM set_config('mediation.queue_bumped', 'yes', true);
+        PERFORM set_config('mediation.queue_bumped', txid_current()::text, true);
     END IF;
     RETURN NULL;
 END;
@@ -44,7 +48,7 @@ def upgrade():
         "queue_version",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_queue_version")),
     )
     op.bulk_insert(table, [{"id": 1, "token": secrets.token_hex(16), "version": 0}])

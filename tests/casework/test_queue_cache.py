@@ -9,14 +9,16 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import Table, event, inspect, select, text
+from sqlalchemy.sql import visitors
 
 from mediation import create_app
 from mediation.extensions import db
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import QUEUE_TABLES, QueueVersion
-from mediation.services import case_clocks, case_queue, queue_cache
+from mediation.services import case_clocks, case_queue, queue_cache, queue_statement
 from mediation.services.queue_cache import QueueCache
 from tests.casework.conftest import Driver, Staffed, case_by_reference, staff_browser
 from tests.conftest import ON_POSTGRES
@@ -202,8 +204,40 @@ def test_the_cache_keeps_only_its_latest_pages_and_forgets_them_at_a_new_version
         cache.put(("t", 1), page, kept)
     assert cache.get(("t", 1), 1) is None
     assert cache.get(("t", 1), 3) is kept and cache.get(("t", 1), 2) is kept
-    assert cache.get(("t", 2), 3) is None  # another version: nothing kept for it yet
+    assert cache.get(("t", 2), 3) is None  # another version: the old pages go at once
+    assert cache.get(("t", 1), 3) is None
     cache.put(("t", 2), 1, kept)
-    assert cache.get(("t", 1), 3) is None  # the old version's pages are gone
+    assert cache.get(("t", 2), 1) is kept
     cache.clear()
     assert cache.get(("t", 2), 1) is None
+
+
+def test_every_table_the_queue_statements_read_moves_the_version_on() -> None:
+    """A join to another table would otherwise leave pages kept after it changes."""
+    read: set[str] = set()
+    narrowed = case_queue.QueueFilters(
+        view="overdue", state="submitted", category="funding_change", body_type="x", region="y"
+    )
+    for filters in (ALL, narrowed):
+        statements = [
+            queue_statement.counts_statement(filters),
+            queue_statement.page_statement(filters, paged=True),
+            queue_statement.page_statement(filters, paged=False),
+        ]
+        for statement in statements:
+            read |= {e.name for e in visitors.iterate(statement) if isinstance(e, Table)}
+    assert read == set(QUEUE_TABLES)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the once-a-transaction flag is PostgreSQL's")
+def test_a_flag_set_for_the_whole_session_does_not_stop_the_version_moving_on(
+    app: Flask, driver: Driver
+) -> None:
+    filed = driver.file().case
+    db.session.commit()
+    _, before = _version()
+    db.session.execute(text("SET mediation.queue_bumped = 'yes'"))  # not this transaction's
+    case_by_reference(filed.reference).urgent = True
+    db.session.commit()
+    _, after = _version()
+    assert after == before + 1
