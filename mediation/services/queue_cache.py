@@ -5,8 +5,8 @@ Every committed INSERT, UPDATE or DELETE on a table the case officers' queue rea
 the one row of `queue_version` on by one (triggers, migration 0020), and the row's token
 is drawn when the database is made. A page of the queue (its cases in order, and the
 counts of every view) read at one (token, version) for one day, filters and page is
-therefore the same page until the row moves on: the page statement is the queue page's dearest part, and
-case officers load the queue far more often than its cases change.
+therefore the same page until the row moves on: the page statement is the queue page's
+dearest part, and case officers reload the queue more often than its cases change.
 
 What is kept is what the queue statement returns: each case's reference, state, openness,
 urgency, dates, public body and breach categories, the page's counts. No complainant's
