@@ -4,34 +4,14 @@ case with none (no statement a row)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from flask import Flask
-from sqlalchemy import event
 
 from mediation.extensions import db
 from mediation.services import complaints, mediation_work
 from mediation.services.audit import Actor
 from mediation.services.intake import attach_document
 from mediation.services.intake_documents import Upload
-from tests.casework.conftest import Browser, Driver, Staffed, staff_browser
-
-
-@contextmanager
-def counted(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def note(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+from tests.casework.conftest import Browser, Driver, Staffed, counted, staff_browser
 
 
 def statements_for(app: Flask, browser: Browser, path: str) -> int:
