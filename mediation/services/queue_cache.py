@@ -84,11 +84,6 @@ class QueueCache:
             while len(self._pages) > self._size:
                 self._pages.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._state = None
-            self._pages.clear()
-
 
 def install(app: Flask) -> None:
     app.extensions[EXTENSION] = QueueCache()
