@@ -1,7 +1,8 @@
 """The queue's version: one row that every committed INSERT, UPDATE or DELETE on the tables
-the case officers' queue reads moves on by one, by trigger (TRUNCATE, triggers switched
-off and table rewrites are not seen: restart the workers after any of them), so that a worker may keep a queue page
-it has read for as long as the row stays as it was (`mediation.services.queue_cache`).
+the case officers' queue reads moves on by one, by trigger, so that a worker may keep a
+queue page it has read for as long as the row stays as it was
+(`mediation.services.queue_cache`). TRUNCATE, writes with triggers switched off and table
+rewrites are not seen: restart the workers after any of them.
 
 On PostgreSQL the triggers are deferred constraint triggers: the row is updated once a
 transaction, at its commit, the last lock a writer takes, so that two writers never wait
@@ -24,7 +25,13 @@ branch_labels = None
 depends_on = None
 
 # As mediation.models.cases.QUEUE_TABLES lists them (a migration does not import the app).
-QUEUE_TABLES = ("cases", "case_breaches", "mediation_sessions", "respondent_bodies", "triage_records")
+QUEUE_TABLES = (
+    "cases",
+    "case_breaches",
+    "mediation_sessions",
+    "respondent_bodies",
+    "triage_records",
+)
 VERBS = ("INSERT", "UPDATE", "DELETE")
 
 BUMP_FUNCTION = """
