@@ -29,6 +29,16 @@ def api_schema(app: Flask, make_staff: StaffFactory) -> Any:
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
 
+def as_sent(case: Any) -> Any:
+    """The case as a client sends it. A query parameter whose value is an empty list is
+    left out of the URL altogether, which turns a negative case (an unknown parameter) into
+    a valid request that is rightly answered 200: it is sent with an empty value instead,
+    so the unknown parameter still reaches the API."""
+    if case.query:
+        case.query = {name: [""] if value == [] else value for name, value in case.query.items()}
+    return case
+
+
 def counts(app: Flask) -> tuple[int, int]:
     with app.app_context():
         cases = db.session.execute(select(func.count()).select_from(Case)).scalar_one()
@@ -49,7 +59,7 @@ def test_the_document_describes_the_complaints_operation(api_schema: Any) -> Non
 def test_the_api_never_fails_and_refuses_clearly_without_writing(
     mode: schemathesis.GenerationMode, data: st.DataObject, api_schema: Any, app: Flask
 ) -> None:
-    case = data.draw(api_schema["/complaints"]["POST"].as_strategy(generation_mode=mode))
+    case = as_sent(data.draw(api_schema["/complaints"]["POST"].as_strategy(generation_mode=mode)))
     before = counts(app)
     response = case.call()
     after = counts(app)
@@ -123,7 +133,7 @@ def test_the_complainant_operations_never_fail_and_refuse_clearly(
             [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
         )
     )
-    case = data.draw(schema[path][method].as_strategy(generation_mode=mode))
+    case = as_sent(data.draw(schema[path][method].as_strategy(generation_mode=mode)))
     signed_in = data.draw(st.booleans())
     headers = {"Authorization": f"Bearer {complainant_token}"} if signed_in else {}
     response = case.call(headers=headers)
@@ -193,7 +203,7 @@ def test_the_respondent_operations_never_fail_and_refuse_clearly(
             [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
         )
     )
-    case = data.draw(schema[path][method].as_strategy(generation_mode=mode))
+    case = as_sent(data.draw(schema[path][method].as_strategy(generation_mode=mode)))
     # The body's own case, half the time (a negative case keeps its invalid reference).
     positive = mode == schemathesis.GenerationMode.POSITIVE
     if case.path_parameters and positive and data.draw(st.booleans()):
