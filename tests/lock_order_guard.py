@@ -22,7 +22,7 @@ from sqlalchemy.pool import Pool
 
 _HEAD_TAKEN = "lock_order_guard_head_taken"
 _LOCKED = "lock_order_guard_cases_locked"
-# The case lock as lock_case takes it: PostgreSQL's row lock, SQLite's no-op UPDATE.
+# The case lock as lock_case takes it: PostgreSQL's row lock, SQLite's UPDATE of no row.
 _CASE_LOCK = re.compile(
     r"^SELECT\b.*\bFROM cases\b.*\bFOR NO KEY UPDATE\b|^UPDATE cases SET id=cases\.id\b",
     re.DOTALL | re.IGNORECASE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Boolean, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from mediation.domain.permissions import CASE_OFFICER
@@ -66,12 +66,18 @@ def lock_case(session: Session, case: Case) -> Case:
     PostgreSQL locks the row FOR NO KEY UPDATE, which queues these writers on each other
     but not behind the KEY SHARE lock that inserting a message or note for the case takes
     (FOR UPDATE would, and two writers doing both would deadlock). SQLite has no row locks,
-    so a no-op UPDATE takes its database write lock, which waits for a rotation in progress
-    to commit.
+    so an UPDATE takes its database write lock, which waits for a rotation in progress to
+    commit. SQLite takes that lock when an UPDATE starts, whether or not it matches a row:
+    this one matches none (`AND 0`), so that it changes nothing and fires no trigger (the
+    queue's version, `queue_cache`, stays as it was for a message or a note).
     """
     if session.get_bind(mapper=Case.__mapper__).dialect.name == "sqlite":
         table = Case.__table__
-        session.execute(update(table).where(table.c.id == case.id).values(id=table.c.id))
+        session.execute(
+            update(table)
+            .where(table.c.id == case.id, literal_column("0", Boolean))
+            .values(id=table.c.id)
+        )
     locked = session.execute(
         select(Case)
         .where(Case.id == case.id)

@@ -16,7 +16,7 @@ from mediation import create_app
 from mediation.extensions import db
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import QUEUE_TABLES, QueueVersion
-from mediation.services import case_clocks, case_queue, queue_cache, queue_statement
+from mediation.services import case_clocks, case_keys, case_queue, queue_cache, queue_statement
 from mediation.services.queue_cache import QueueCache
 from tests.casework.conftest import Driver, Staffed, case_by_reference, counted, staff_browser
 from tests.conftest import ON_POSTGRES
@@ -94,6 +94,17 @@ def test_a_transaction_rolled_back_or_only_reading_leaves_the_version_as_it_was(
     db.session.rollback()
     assert _version() == before
     case_queue.build_queue(db.session, ALL, page=1, page_size=50, cache=QueueCache())
+    db.session.commit()
+    assert _version() == before
+
+
+def test_taking_a_case_lock_leaves_the_version_as_it_was(app: Flask, driver: Driver) -> None:
+    """A message or a note locks its case first (`lock_case`); it changes nothing the
+    queue shows, so every worker's copy of the queue stays good."""
+    filed = driver.file().case
+    db.session.commit()
+    before = _version()
+    case_keys.lock_case(db.session, case_by_reference(filed.reference))
     db.session.commit()
     assert _version() == before
 
