@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from mediation.domain import paging
 from mediation.domain.permissions import Permission
 from mediation.extensions import database, db
 from mediation.models.audit import AuditEntry
@@ -138,10 +139,13 @@ def bodies() -> str:
 @requires(Permission.VIEW_AUDIT_LOG)
 def audit_log(page: int = 1) -> str:
     total = db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    pages = paging.page_count(total, AUDIT_PAGE_SIZE)
+    # Page 0 shows the first, and a page past the last (however large) the last.
+    page = min(max(page, 1), pages)
     entries = db.session.execute(
         select(AuditEntry)
         .order_by(AuditEntry.seq.desc())
-        .offset((max(page, 1) - 1) * AUDIT_PAGE_SIZE)
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
         .limit(AUDIT_PAGE_SIZE)
     ).scalars()
     result = audit.verify(database()) if request.args.get("verify") == "1" else None
@@ -151,7 +155,7 @@ def audit_log(page: int = 1) -> str:
         result=result,
         anchor=audit.current_anchor(database()),
         page=page,
-        pages=max(1, -(-total // AUDIT_PAGE_SIZE)),
+        pages=pages,
         # A reason about a case is sealed to the case key: the admin sees only that one
         # was given.
         shown_reason=sealed_reasons.for_admin,
