@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
@@ -50,6 +51,24 @@ _MARKED = re.compile(
 # other run (on any host) that this one's databases are in use. The server releases it
 # when this process's connection ends, however the run ends.
 _run_lock: list[Connection] = []
+
+
+@contextmanager
+def counted(source: Flask | Engine) -> Iterator[list[str]]:
+    """Every SQL statement run inside, as sent, on the engine given or the app's engine."""
+    if isinstance(source, Flask):
+        with source.app_context():
+            source = db.engine
+    statements: list[str] = []
+
+    def note(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(source, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(source, "before_cursor_execute", note)
 
 
 def run_database(name: str) -> str:

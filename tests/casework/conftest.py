@@ -6,14 +6,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.extensions import db
@@ -463,20 +462,3 @@ def _wait_for_a_waiter(session: Session, seconds: float) -> None:
         if waiting:
             return
         time.sleep(0.02)
-
-
-@contextmanager
-def counted(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine runs inside, as sent."""
-    statements: list[str] = []
-
-    def note(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", note)

@@ -11,7 +11,8 @@ from mediation.services import complaints, mediation_work
 from mediation.services.audit import Actor
 from mediation.services.intake import attach_document
 from mediation.services.intake_documents import Upload
-from tests.casework.conftest import Browser, Driver, Staffed, counted, staff_browser
+from tests.casework.conftest import Browser, Driver, Staffed, staff_browser
+from tests.conftest import counted
 
 
 def statements_for(app: Flask, browser: Browser, path: str) -> int:

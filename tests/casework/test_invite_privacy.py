@@ -5,13 +5,11 @@ lists its cases in one statement however many there are."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
@@ -21,6 +19,7 @@ from mediation.services.errors import InvalidInput
 from tests.casework.conftest import Driver, Staffed, staff_browser
 from tests.casework.test_cli import cases
 from tests.casework.test_notifications import Inbox, body, inbox  # noqa: F401
+from tests.conftest import counted
 
 INVITEE = "jo.grants@marsh.example.gov.uk"
 
@@ -158,21 +157,6 @@ def test_what_was_typed_keeps_its_line_breaks_for_the_body_and_in_notes(
     assert "Call on Monday<br>\nThen write" in officer.text
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(args[2])
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_the_body_s_case_list_is_one_statement_with_each_reply_clock(
     app: Flask, driver: Driver, staffed: Staffed
 ) -> None:
@@ -185,7 +169,7 @@ def test_the_body_s_case_list_is_one_statement_with_each_reply_clock(
     db.session.expire_all()
     person = db.session.get(StaffUser, staffed.respondent.id)
     assert person is not None
-    with statements() as seen:
+    with counted(db.engine) as seen:
         listed = respondents.cases_for(db.session, person).rows
     assert len(seen) == 1, seen
     assert {s.reference: s.reply_due_on for s in listed} == expected

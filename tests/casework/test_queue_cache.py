@@ -18,8 +18,8 @@ from mediation.models.bodies import RespondentBody
 from mediation.models.cases import QUEUE_TABLES, QueueVersion
 from mediation.services import case_clocks, case_keys, case_queue, queue_cache, queue_statement
 from mediation.services.queue_cache import QueueCache
-from tests.casework.conftest import Driver, Staffed, case_by_reference, counted, staff_browser
-from tests.conftest import ON_POSTGRES
+from tests.casework.conftest import Driver, Staffed, case_by_reference, staff_browser
+from tests.conftest import ON_POSTGRES, counted
 
 ALL = case_queue.QueueFilters()
 

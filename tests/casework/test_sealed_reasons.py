@@ -18,7 +18,7 @@ from mediation.services.case_keys import field_context
 from mediation.services.vault_admin import rotate
 from mediation.vault import PublicKey, seal_text
 from tests.casework.conftest import Driver, Staffed, complainant_browser, staff_browser
-from tests.conftest import StaffFactory
+from tests.conftest import StaffFactory, counted
 from tests.services.test_vault_cases import dump_database
 
 # Words that appear nowhere else: each typed into one kind of reason.
@@ -235,18 +235,11 @@ def test_an_audit_reason_is_committed_to_by_the_log_and_destroyed_by_the_purge(
 def test_reading_a_cases_reasons_takes_the_same_statements_however_many(
     driver: Driver,
 ) -> None:
-    from sqlalchemy import event
-
     def statements_to_read(filed_case: Case) -> int:
         key = driver.complainant_key(filed)
         db.session.expire_all()
-        seen: list[str] = []
-        listener = lambda *args: seen.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with counted(db.engine) as seen:
             reasons = sealed_reasons.history(db.session, filed_case, key)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         assert all(
             r.reason not in {sealed_reasons.DESTROYED, sealed_reasons.ALTERED} for r in reasons
         )

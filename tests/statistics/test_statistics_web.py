@@ -19,7 +19,7 @@ from mediation.models.staff import StaffUser
 from mediation.services import keyring, statistical_records
 from mediation.services.statistics_releases import publish_release
 from tests import seeded
-from tests.conftest import TEST_PASSWORD, AuthActions, StaffFactory
+from tests.conftest import TEST_PASSWORD, AuthActions, StaffFactory, counted
 from tests.statistics.conftest import add_cases, historic
 
 PUBLIC_PAGES = (
@@ -312,29 +312,18 @@ def test_the_analyst_area_and_public_pages_never_query_a_case(
     app: Flask, client: FlaskClient, auth: AuthActions, make_staff: StaffFactory
 ) -> None:
     """Only releases are read: no statement touches cases, records, keys or identities."""
-    from sqlalchemy import event
-
     seed_and_publish(app, make_staff)
     auth.sign_in(make_staff("analyst"))
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-        def remember(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-            statements.append(statement.lower())
-
-        event.listen(engine, "before_cursor_execute", remember)
-        try:
-            for path in (
-                "/analyst/",
-                f"/analyst/compare?before={LAST_YEAR}-Q2-v1&after={LAST_YEAR}-v1",
-                "/analyst/export.csv",
-                *PUBLIC_PAGES,
-                "/statistics/latest.json",
-            ):
-                assert client.get(path).status_code == 200, path
-        finally:
-            event.remove(engine, "before_cursor_execute", remember)
+    with counted(app) as sent:
+        for path in (
+            "/analyst/",
+            f"/analyst/compare?before={LAST_YEAR}-Q2-v1&after={LAST_YEAR}-v1",
+            "/analyst/export.csv",
+            *PUBLIC_PAGES,
+            "/statistics/latest.json",
+        ):
+            assert client.get(path).status_code == 200, path
+    statements = [statement.lower() for statement in sent]
     assert statements
     forbidden = re.compile(
         r"\b(cases|statistical_records|sealed_keys|case_messages|case_documents|"
