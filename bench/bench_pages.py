@@ -407,17 +407,16 @@ def case_changer(database_url: str) -> tuple[Callable[[], None], Callable[[], No
             .order_by(cases.c.id.desc())
             .limit(1)
         ).one()
-    urgent = [bool(chosen.urgent)]
+    urgent = bool(chosen.urgent)
 
     def change() -> None:
-        urgent[0] = not urgent[0]
+        nonlocal urgent
+        urgent = not urgent
         with engine.begin() as connection:
-            connection.execute(
-                cases.update().where(cases.c.id == chosen.id).values(urgent=urgent[0])
-            )
+            connection.execute(cases.update().where(cases.c.id == chosen.id).values(urgent=urgent))
 
     def done() -> None:
-        if urgent[0] != bool(chosen.urgent):
+        if urgent != bool(chosen.urgent):
             change()
         engine.dispose()
 
