@@ -37,6 +37,7 @@ from mediation.models.panel import MediatorProfile
 from mediation.models.staff import StaffUser
 from mediation.services import (
     accounts,
+    case_clocks,
     complaints,
     disclosure_statements,
     keyring,
@@ -135,7 +136,8 @@ def _cast(session: Session) -> Cast | None:
                 capacity=12,
                 accreditation_body="Institute of Community Mediators",
                 accredited_on=date(2016, 3, 1),
-                cpd_last_date=date(2026, 9, 1),
+                # Three months ago, whenever the demo is loaded: CPD counts for a year.
+                cpd_last_date=case_clocks.today() - timedelta(days=91),
                 cpd_hours=14,
                 leave=[],
                 interests=[],

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from mediation.domain.workflow import STATES
 from mediation.extensions import db
 from mediation.models.cases import Case
-from mediation.services import demo, demo_cases
+from mediation.models.panel import MediatorProfile
+from mediation.models.staff import StaffUser
+from mediation.services import case_clocks, demo, demo_cases
 from mediation.services.demo import DEMO_ACCOUNTS
 from tests.casework.conftest import Browser
 
@@ -68,3 +72,24 @@ def test_demo_cases_cover_every_state_and_every_role_sees_real_pages(app: Flask)
 
         admin = demo_browser(app, "admin")
         assert "Grace Okafor" in admin.get("/admin/panel").text
+
+
+def test_the_demo_mediator_s_cpd_is_recent_whenever_the_demo_is_loaded(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Routing counts CPD done within the year: a fixed date would lapse a year on."""
+    later = date(2031, 2, 1)
+    app.config["DEMO_MODE"] = True
+    with app.app_context():
+        demo.load_demo(db.session)
+        db.session.commit()
+        monkeypatch.setattr(case_clocks, "today", lambda: later)
+        assert demo_cases._cast(db.session) is not None  # joins the demo mediator to the panel
+        db.session.commit()
+        mediator_email = next(a.email for a in DEMO_ACCOUNTS if a.role == "mediator")
+        profile = db.session.execute(
+            select(MediatorProfile)
+            .join(StaffUser, StaffUser.id == MediatorProfile.user_id)
+            .where(StaffUser.email == mediator_email)
+        ).scalar_one()
+        assert later - timedelta(days=365) < profile.cpd_last_date < later
