@@ -68,8 +68,8 @@ def lock_case(session: Session, case: Case) -> Case:
     (FOR UPDATE would, and two writers doing both would deadlock). SQLite has no row locks,
     so an UPDATE takes its database write lock, which waits for a rotation in progress to
     commit. SQLite takes that lock when an UPDATE starts, whether or not it matches a row:
-    this one matches none (`AND 0`), so that it changes nothing and fires no trigger (the
-    queue's version, `queue_cache`, stays as it was for a message or a note).
+    this one matches none (its condition ends `AND 0 = 1`), so that it changes nothing and
+    fires no trigger (the lock alone leaves the queue's version, `queue_cache`, as it was).
     """
     if session.get_bind(mapper=Case.__mapper__).dialect.name == "sqlite":
         table = Case.__table__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from mediation.models.bodies import RespondentBody
 from mediation.models.panel import MediatorProfile
 from mediation.models.staff import StaffUser
-from mediation.services import accounts, bodies, keyring
+from mediation.services import accounts, bodies, case_clocks, keyring
 from mediation.services.audit import Actor, record
 
 
@@ -54,6 +54,24 @@ def packaged_text(name: str) -> str:
 
 def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _moved(person: dict[str, Any], shift: timedelta) -> dict[str, Any]:
+    """A demo panel member with every date moved on by `shift` (the days since the panel
+    file's `as_of`), so that the panel looks on the day it is loaded as it did then."""
+
+    def moved(day: str | None) -> str | None:
+        return (date.fromisoformat(day) + shift).isoformat() if day else day
+
+    return {
+        **person,
+        "accredited_on": moved(person.get("accredited_on")),
+        "cpd_last_date": moved(person.get("cpd_last_date")),
+        "leave": [
+            {**leave, "start": moved(leave["start"]), "end": moved(leave["end"])}
+            for leave in person.get("leave", [])
+        ],
+    }
 
 
 def load_panel(session: Session, actor: Actor, panel: list[dict[str, Any]]) -> int:
@@ -140,7 +158,8 @@ def load_demo(session: Session) -> str:
             )
         made += 1
     panel_data = json.loads(packaged_text("demo_panel.json"))
-    panel = panel_data["mediators"] if isinstance(panel_data, dict) else panel_data
+    shift = case_clocks.today() - date.fromisoformat(panel_data["as_of"])
+    panel = [_moved(person, shift) for person in panel_data["mediators"]]
     panel_made = load_panel(session, actor, panel)
     session.flush()
     staff = len(session.execute(select(StaffUser.id)).all())

@@ -173,9 +173,10 @@ def _runs(
     Paged, each run stops after as many cases as reach the end of the page, among which
     the page is."""
     # Tested only on the cases a run reads, against the few cases with papers late, read
-    # once: NOT IN over the CTE, which both engines look up in a hash or an index made of
-    # it. (A correlated NOT EXISTS let PostgreSQL's generic plan, which guesses one urgent
-    # case, re-read every late session for each case it tested.) No case_id is NULL.
+    # once: NOT IN over the CTE, which SQLite looks up in an index it makes of it and
+    # PostgreSQL in a hash (while the late sessions fit in work_mem, as a few thousand
+    # do). A correlated NOT EXISTS let PostgreSQL's generic plan, which guesses one urgent
+    # case, re-read every late session for each case it tested. No case_id is NULL.
     papers_not_late = Case.id.not_in(select(papers_late.c.case_id))
     wanted = _wanted(filters, papers_late)
     stretches = {

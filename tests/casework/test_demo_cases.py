@@ -74,22 +74,37 @@ def test_demo_cases_cover_every_state_and_every_role_sees_real_pages(app: Flask)
         assert "Grace Okafor" in admin.get("/admin/panel").text
 
 
-def test_the_demo_mediator_s_cpd_is_recent_whenever_the_demo_is_loaded(
+def test_the_demo_panel_looks_the_same_whenever_the_demo_is_loaded(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Routing counts CPD done within the year: a fixed date would lapse a year on."""
+    """Routing counts CPD done within the year and skips mediators on leave: the demo's
+    dates move with the day it is loaded, so a year on it still has recent CPD, one
+    mediator with lapsed CPD and one on leave that day."""
     later = date(2031, 2, 1)
+    monkeypatch.setattr(case_clocks, "today", lambda: later)
     app.config["DEMO_MODE"] = True
     with app.app_context():
         demo.load_demo(db.session)
-        db.session.commit()
-        monkeypatch.setattr(case_clocks, "today", lambda: later)
         assert demo_cases._cast(db.session) is not None  # joins the demo mediator to the panel
         db.session.commit()
+        profiles = {
+            email: profile
+            for profile, email in db.session.execute(
+                select(MediatorProfile, StaffUser.email).join(
+                    StaffUser, StaffUser.id == MediatorProfile.user_id
+                )
+            ).all()
+        }
         mediator_email = next(a.email for a in DEMO_ACCOUNTS if a.role == "mediator")
-        profile = db.session.execute(
-            select(MediatorProfile)
-            .join(StaffUser, StaffUser.id == MediatorProfile.user_id)
-            .where(StaffUser.email == mediator_email)
-        ).scalar_one()
-        assert later - timedelta(days=365) < profile.cpd_last_date < later
+        assert later - timedelta(days=365) < profiles[mediator_email].cpd_last_date < later
+        year_before = later - timedelta(days=365)
+        lapsed = [
+            e for e, p in profiles.items() if p.cpd_last_date and p.cpd_last_date < year_before
+        ]
+        on_leave = [
+            e
+            for e, p in profiles.items()
+            for leave in p.leave
+            if date.fromisoformat(leave["start"]) <= later <= date.fromisoformat(leave["end"])
+        ]
+        assert len(lapsed) == 1 and len(on_leave) == 1

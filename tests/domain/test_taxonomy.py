@@ -6,7 +6,7 @@ import ast
 import copy
 import inspect
 import json
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from typing import Any
 
@@ -366,6 +366,12 @@ def demo_panel() -> list[dict[str, Any]]:
     return mediators
 
 
+def demo_panel_as_of() -> date:
+    """The day the demo panel's dates are written for (loading moves them to today)."""
+    text = resources.files("mediation.data").joinpath("demo_panel.json").read_text("utf-8")
+    return date.fromisoformat(json.loads(text)["as_of"])
+
+
 def test_demo_panel_uses_taxonomy_identifiers_and_covers_every_category_and_region(
     tax: Taxonomy,
 ) -> None:
@@ -387,13 +393,14 @@ def test_demo_panel_is_fictional_and_within_the_mediator_standards(tax: Taxonomy
     lapsed = [
         m["name"]
         for m in panel
-        if m["cpd_hours"] < minimum or date.fromisoformat(m["cpd_last_date"]) < date(2025, 11, 25)
+        if m["cpd_hours"] < minimum
+        or date.fromisoformat(m["cpd_last_date"]) < demo_panel_as_of() - timedelta(days=365)
     ]
     assert len(lapsed) == 1
 
 
-def test_demo_panel_has_exactly_one_mediator_on_leave_on_25_november_2026() -> None:
-    day = date(2026, 11, 25)
+def test_demo_panel_has_exactly_one_mediator_on_leave_on_its_day() -> None:
+    day = demo_panel_as_of()
     on_leave = [
         m["name"]
         for m in demo_panel()

@@ -140,8 +140,7 @@ def bodies() -> str:
 def audit_log(page: int = 1) -> str:
     total = db.session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
     pages = paging.page_count(total, AUDIT_PAGE_SIZE)
-    # Page 0 shows the first, and a page past the last (however large) the last.
-    page = min(max(page, 1), pages)
+    page = min(page, pages)  # a page past the last shows the last (the route refuses 0)
     entries = db.session.execute(
         select(AuditEntry)
         .order_by(AuditEntry.seq.desc())
