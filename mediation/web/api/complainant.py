@@ -16,7 +16,6 @@ ends after 12 hours at most, and `DELETE /complainant/session` ends it at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -44,21 +43,26 @@ from mediation.services.intake_rules import (
     MAX_ID,
     FieldCheck,
     IntakeInvalid,
-    Upload,
     content_type_for,
-    parse_api_documents,
     parse_api_identity,
 )
 from mediation.vault import KeyPair, VaultError
 from mediation.web.access import public
-from mediation.web.api.routes import _api_request_limit, _problem, _too_many, blueprint
-from mediation.web.client_limits import allowed, retry_after
+from mediation.web.api.common import (
+    View,
+    api_request_limit,
+    documents_sent,
+    json_object,
+    problem,
+    survey_answers,
+    too_many,
+    unknown_fields,
+)
+from mediation.web.api.routes import blueprint
 from mediation.web.downloads import attachment
 
 # "Bearer <session id>.<key>": the id is 64 hex digits, the key unpadded URL-safe base64.
 _BEARER = re.compile(r"Bearer ([0-9a-f]{64})\.([A-Za-z0-9_-]{20,100})")
-
-View = Callable[..., Response | tuple[Response, int]]
 
 
 def _ticket() -> ComplainantTicket | None:
@@ -67,7 +71,7 @@ def _ticket() -> ComplainantTicket | None:
 
 
 def _unauthorised(title: str) -> Response:
-    response = _problem(
+    response = problem(
         401,
         title,
         detail=(
@@ -95,53 +99,8 @@ def signed_in(view: View) -> View:
     return wrapper
 
 
-def json_object() -> dict[str, Any] | Response:
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        data = None
-    if not isinstance(data, dict):
-        return _problem(
-            415 if not request.is_json else 400,
-            "Send a JSON object with Content-Type: application/json.",
-        )
-    return data
-
-
-def unknown_fields(check: FieldCheck, data: dict[str, Any], known: set[str]) -> None:
-    for key in sorted(set(data) - known):
-        check.add(key, "Unknown field.")
-
-
-def documents_sent(nothing_done: str) -> tuple[Upload, ...] | Response:
-    """The documents of a JSON body (`{"documents": [...]}`, checked as at intake), counted
-    against the client's UPLOAD_RATE_LIMIT; or the refusal, titled `nothing_done`."""
-    data = json_object()
-    if isinstance(data, Response):
-        return data
-    try:
-        extra = sorted(set(data) - {"documents"})
-        if extra:
-            raise IntakeInvalid(dict.fromkeys(extra, "Unknown field."))
-        uploads = parse_api_documents(
-            data.get("documents"), int(current_app.config["MAX_DOCUMENT_BYTES"])
-        )
-    except IntakeInvalid as exc:
-        return _problem(422, nothing_done, exc.errors)
-    if not allowed("UPLOAD_RATE_LIMIT"):
-        wait = retry_after("UPLOAD_RATE_LIMIT")
-        response = _problem(
-            429,
-            f"Too many documents sent from this client address. {nothing_done}",
-            detail=f"Send them again in {wait} seconds.",
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
-    return uploads
-
-
 @blueprint.route("/complainant/sessions", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 def complainant_sign_in() -> Response | tuple[Response, int]:
     """Sign in with the reference and passphrase; the token is in this answer only."""
@@ -157,14 +116,14 @@ def complainant_sign_in() -> Response | tuple[Response, int]:
         data, "passphrase", "passphrase", required="Enter your passphrase.", limit=300
     )
     if check.errors:
-        return _problem(422, "Signing in needs the case reference and passphrase.", check.errors)
+        return problem(422, "Signing in needs the case reference and passphrase.", check.errors)
     try:
         ticket = complainant_sessions.sign_in(
             database(), reference, passphrase, client_address(), utcnow()
         )
     except SignInThrottled as exc:
         db.session.rollback()
-        response = _problem(429, str(exc))
+        response = problem(429, str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except UnknownCaseOrPassphrase as exc:
@@ -183,7 +142,7 @@ def complainant_sign_in() -> Response | tuple[Response, int]:
 
 
 @blueprint.route("/complainant/session", methods=["DELETE"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 def complainant_sign_out() -> tuple[str, int]:
     """End the session: the held key is forgotten. Always 204; only the whole token (the
@@ -197,11 +156,11 @@ def complainant_sign_out() -> tuple[str, int]:
 
 def _closed(exc: Exception) -> Response:
     """The case can no longer be opened (its keys were destroyed after the retention time)."""
-    return _problem(410, str(exc) or "This case can no longer be opened.")
+    return problem(410, str(exc) or "This case can no longer be opened.")
 
 
 @blueprint.route("/complainant/complaint")
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_complaint(case: Case, key: KeyPair) -> Response | tuple[Response, int]:
@@ -271,7 +230,7 @@ def complainant_complaint(case: Case, key: KeyPair) -> Response | tuple[Response
 
 
 @blueprint.route("/complainant/messages", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_message(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
@@ -282,18 +241,18 @@ def complainant_message(case: Case, _key: KeyPair) -> Response | tuple[Response,
     unknown_fields(check, data, {"text"})
     text = check.text(data, "text", "text", required="Enter your message.", limit=LONG_TEXT)
     if check.errors:
-        return _problem(422, "The message was not sent.", check.errors)
+        return problem(422, "The message was not sent.", check.errors)
     try:
         message = complainant_portal.send_message(database(), case, text)
     except ServiceError as exc:
         db.session.rollback()
-        return _problem(422, "The message was not sent.", {"text": str(exc)})
+        return problem(422, "The message was not sent.", {"text": str(exc)})
     db.session.commit()
     return jsonify({"sent_on": message.sent_on.isoformat()}), 201
 
 
 @blueprint.route("/complainant/documents", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_documents(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
@@ -314,13 +273,13 @@ def complainant_documents(case: Case, _key: KeyPair) -> Response | tuple[Respons
             )
         except ServiceError as exc:
             db.session.rollback()
-            return _problem(422, "No document was added.", {f"documents[{index}]": str(exc)})
+            return problem(422, "No document was added.", {f"documents[{index}]": str(exc)})
     db.session.commit()
     return jsonify({"added": len(uploads)}), 201
 
 
 @blueprint.route("/complainant/documents/<int:document_id>")
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_document(
@@ -331,14 +290,14 @@ def complainant_document(
         case_key = complaints.complainant_case_key(case, key)
         name, content = complainant_portal.read_document(database(), case, case_key, document_id)
     except (ServiceError, VaultError):
-        return _problem(404, "There is no such document on your case.")
+        return problem(404, "There is no such document on your case.")
     response = current_app.response_class(content, mimetype=content_type_for(name))
     response.headers["Content-Disposition"] = attachment(name)
     return response
 
 
 @blueprint.route("/complainant/statement", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_statement(case: Case, key: KeyPair) -> Response | tuple[Response, int]:
@@ -365,7 +324,7 @@ def complainant_statement(case: Case, key: KeyPair) -> Response | tuple[Response
     if approve is False and not change_request and "change_request" not in check.errors:
         check.add("change_request", "Say what should change.")
     if check.errors:
-        return _problem(422, "Your answer was not recorded.", check.errors)
+        return problem(422, "Your answer was not recorded.", check.errors)
     assert isinstance(statement_id, int) and isinstance(approve, bool)
     try:
         row = disclosure_statements.complainant_answers(
@@ -379,14 +338,14 @@ def complainant_statement(case: Case, key: KeyPair) -> Response | tuple[Response
         )
     except ServiceError as exc:
         db.session.rollback()
-        return _problem(409, str(exc))
+        return problem(409, str(exc))
     db.session.commit()
     return jsonify({"statement_id": row.id, "status": row.status})
 
 
 def _act(case: Case, action: str, reason: str, kind: str | None = None) -> Response:
     if action not in complainant_portal.available_actions(case):
-        return _problem(
+        return problem(
             409,
             "Your case is not at a stage where you can do that.",
             detail=f"Its status is: {workflow.STATES.get(case.state, case.state)}.",
@@ -398,14 +357,14 @@ def _act(case: Case, action: str, reason: str, kind: str | None = None) -> Respo
             complainant_portal.act(database(), case, action, reason)
     except ServiceError as exc:
         db.session.rollback()
-        return _problem(409, str(exc))
+        return problem(409, str(exc))
     db.session.commit()
     label = workflow.STATES.get(case.state, case.state)
     return jsonify({"status": case.state, "status_label": label})
 
 
 @blueprint.route("/complainant/withdraw", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_withdraw(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
@@ -418,12 +377,12 @@ def complainant_withdraw(case: Case, _key: KeyPair) -> Response | tuple[Response
         check.add("confirm", "Send true to confirm that you want to withdraw your complaint.")
     reason = check.text(data, "reason", "reason", limit=LONG_TEXT)
     if check.errors:
-        return _problem(422, "Your complaint was not withdrawn.", check.errors)
+        return problem(422, "Your complaint was not withdrawn.", check.errors)
     return _act(case, "withdraw", reason)
 
 
 @blueprint.route("/complainant/contest-closure", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_contest(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
@@ -434,12 +393,12 @@ def complainant_contest(case: Case, _key: KeyPair) -> Response | tuple[Response,
     unknown_fields(check, data, {"reason"})
     reason = check.text(data, "reason", "reason", required="Tell us why.", limit=LONG_TEXT)
     if check.errors:
-        return _problem(422, "The closure was not contested.", check.errors)
+        return problem(422, "The closure was not contested.", check.errors)
     return _act(case, "contest_closure", reason)
 
 
 @blueprint.route("/complainant/adverse-treatment", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_adverse(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
@@ -455,12 +414,12 @@ def complainant_adverse(case: Case, _key: KeyPair) -> Response | tuple[Response,
         data, "details", "details", required="Tell us what happened.", limit=LONG_TEXT
     )
     if check.errors:
-        return _problem(422, "Nothing was reported.", check.errors)
+        return problem(422, "Nothing was reported.", check.errors)
     return _act(case, "report_adverse_treatment", details, kind=kind)
 
 
 @blueprint.route("/complainant/openness", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_openness(case: Case, key: KeyPair) -> Response | tuple[Response, int]:
@@ -474,7 +433,7 @@ def complainant_openness(case: Case, key: KeyPair) -> Response | tuple[Response,
     unknown_fields(check, data, {"level", "confirm", "identity"})
     higher = {level for level in LEVELS if LEVELS[level] > LEVELS[case.openness]}
     if not higher:
-        return _problem(409, "Your complaint is open already: nothing is more open.")
+        return problem(409, "Your complaint is open already: nothing is more open.")
     level = check.choice(
         data, "level", "level", higher, "Choose how open your complaint should be."
     )
@@ -490,43 +449,20 @@ def complainant_openness(case: Case, key: KeyPair) -> Response | tuple[Response,
     elif "identity" in data:
         check.add("identity", "Leave this out: the service knows who you are already.")
     if check.errors:
-        return _problem(422, "Your complaint was not made more open.", check.errors)
+        return problem(422, "Your complaint was not made more open.", check.errors)
     try:
         identity_access.increase_openness(
             database(), case, key, level, confirmed=True, identity=identity
         )
     except (ServiceError, VaultError) as exc:
         db.session.rollback()
-        return _problem(409, str(exc))
+        return problem(409, str(exc))
     db.session.commit()
     return jsonify({"openness": case.openness})
 
 
-SURVEY_RATINGS = ("satisfaction", "fairness", "relationship")
-
-
-def survey_answers(data: dict[str, Any]) -> dict[str, Any] | Response:
-    """The closing survey's answers as the services take them (three ratings from 1 to 5
-    and `would_use_again`), or the 422 naming each one wrong."""
-    check = FieldCheck()
-    unknown_fields(check, data, {*SURVEY_RATINGS, "would_use_again"})
-    answers: dict[str, Any] = {}
-    for name in SURVEY_RATINGS:
-        value = data.get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-            check.add(name, "Give a rating from 1 (very poor) to 5 (very good).")
-        else:
-            answers[name] = value
-    answers["would_use_again"] = data.get("would_use_again")
-    if not isinstance(answers["would_use_again"], bool):
-        check.add("would_use_again", "Must be true or false.")
-    if check.errors:
-        return _problem(422, "Your answers were not recorded.", check.errors)
-    return answers
-
-
 @blueprint.route("/complainant/survey", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @signed_in
 def complainant_survey(case: Case, _key: KeyPair) -> Response | tuple[Response, int]:
@@ -542,6 +478,6 @@ def complainant_survey(case: Case, _key: KeyPair) -> Response | tuple[Response, 
         outcomes.complainant_survey(database(), case, **answers)
     except ServiceError as exc:
         db.session.rollback()
-        return _problem(409, str(exc))
+        return problem(409, str(exc))
     db.session.commit()
     return jsonify({"answered": True}), 201

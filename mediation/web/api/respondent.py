@@ -9,7 +9,6 @@ an identity (unless the complainant chose "open"), and dates only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -28,22 +27,24 @@ from mediation.services.intake_rules import (
     FieldCheck,
 )
 from mediation.web.access import public
-from mediation.web.api.complainant import (
+from mediation.web.api.common import (
+    View,
+    api_request_limit,
     documents_sent,
     json_object,
+    problem,
     survey_answers,
+    too_many,
     unknown_fields,
 )
-from mediation.web.api.routes import _api_request_limit, _problem, _too_many, blueprint
+from mediation.web.api.routes import blueprint
 
 _BEARER = re.compile(r"Bearer (\S+)")
 DECLINE_REASON_LIMIT = 2000  # as the portal's form
 
-View = Callable[..., Response | tuple[Response, int]]
-
 
 def _unauthorised() -> Response:
-    response = _problem(
+    response = problem(
         401,
         "This request needs a live API token of a public body's member of staff.",
         detail=(
@@ -85,31 +86,31 @@ def with_token(view: View) -> View:
 
 
 def _not_found() -> Response:
-    return _problem(404, "There is no such case of your organisation's.")
+    return problem(404, "There is no such case of your organisation's.")
 
 
 def _refused(exc: ServiceError, title: str) -> Response:
     db.session.rollback()
     if isinstance(exc, case_access.CaseNotFound):
         return _not_found()
-    return _problem(409, title, detail=str(exc))
+    return problem(409, title, detail=str(exc))
 
 
 @blueprint.route("/respondent/cases")
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @with_token
 def respondent_cases(user: StaffUser) -> Response | tuple[Response, int]:
     """A page of the body's cases, those awaiting its reply first."""
     unknown = sorted(set(request.args) - {"page"})
     if unknown:
-        return _problem(
+        return problem(
             400, "Only `page` can be given.", dict.fromkeys(unknown, "Unknown parameter.")
         )
     raw = request.args.get("page", "1")
     page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 0
     if page < 1:
-        return _problem(400, "The page must be a whole number from 1.", {"page": "From 1."})
+        return problem(400, "The page must be a whole number from 1.", {"page": "From 1."})
     listed = respondents.cases_for(database(), user, page=page)
     return jsonify(
         {
@@ -133,7 +134,7 @@ def respondent_cases(user: StaffUser) -> Response | tuple[Response, int]:
 
 
 @blueprint.route("/respondent/cases/<reference>")
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @with_token
 def respondent_case(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
@@ -202,12 +203,12 @@ def _text_body(field: str, required: str) -> tuple[str, Response | None]:
     unknown_fields(check, data, {field})
     text = check.text(data, field, field, required=required, limit=respondents.REPLY_LIMIT)
     if check.errors:
-        return "", _problem(422, "Nothing was sent.", check.errors)
+        return "", problem(422, "Nothing was sent.", check.errors)
     return text, None
 
 
 @blueprint.route("/respondent/cases/<reference>/reply", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @with_token
 def respondent_reply(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
@@ -223,7 +224,7 @@ def respondent_reply(user: StaffUser, reference: str) -> Response | tuple[Respon
 
 
 @blueprint.route("/respondent/cases/<reference>/proposal", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @with_token
 def respondent_proposal(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
@@ -239,7 +240,7 @@ def respondent_proposal(user: StaffUser, reference: str) -> Response | tuple[Res
 
 
 @blueprint.route("/respondent/cases/<reference>/mediation", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @with_token
 def respondent_mediation(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
@@ -256,7 +257,7 @@ def respondent_mediation(user: StaffUser, reference: str) -> Response | tuple[Re
     if agree is False and not reason and "reason" not in check.errors:
         check.add("reason", "Say why you decline mediation.")
     if check.errors:
-        return _problem(422, "Your answer was not sent.", check.errors)
+        return problem(422, "Your answer was not sent.", check.errors)
     try:
         respondents.answer_mediation(
             database(), user, reference, agree=agree is True, reason=reason
@@ -268,7 +269,7 @@ def respondent_mediation(user: StaffUser, reference: str) -> Response | tuple[Re
 
 
 @blueprint.route("/respondent/cases/<reference>/documents", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @with_token
 def respondent_documents(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
@@ -293,7 +294,7 @@ def respondent_documents(user: StaffUser, reference: str) -> Response | tuple[Re
 
 
 @blueprint.route("/respondent/cases/<reference>/survey", methods=["POST"])
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 @with_token
 def respondent_survey(user: StaffUser, reference: str) -> Response | tuple[Response, int]:

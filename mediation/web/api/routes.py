@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
-import time
 from functools import cache
 from importlib import resources
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, url_for
-from flask import Response as FlaskResponse
-from flask_limiter import RequestLimit
 from werkzeug.wrappers import Response
 
 from mediation.extensions import csrf, database, db, limiter
@@ -20,6 +16,7 @@ from mediation.services import intake_idempotency
 from mediation.services.errors import InvalidInput, ServiceError
 from mediation.services.intake_rules import IntakeInvalid
 from mediation.web.access import public
+from mediation.web.api.common import api_request_limit, problem, too_many
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 # Machine clients send no CSRF token and no cookies: the API acts on no session.
@@ -33,43 +30,13 @@ def _api_limit() -> str:
     return str(current_app.config.get("API_RATE_LIMIT", "10 per hour;30 per day"))
 
 
-def _api_request_limit() -> str:
-    """Requests of any kind per client, refused ones included."""
-    return str(current_app.config.get("API_REQUEST_LIMIT", "120 per hour"))
-
-
 def _filed(response: Response) -> bool:
     return response.status_code == 201
 
 
-def _too_many(limit: RequestLimit) -> FlaskResponse:
-    """A 429 as the API's other refusals are, with the Retry-After its document promises."""
-    wait = max(1, math.ceil(limit.window[0] - time.time()))
-    nothing = "Nothing was filed." if request.endpoint == "api.file_complaint" else ""
-    response = _problem(
-        429,
-        f"Too many requests from this client address. {nothing or 'Nothing was changed.'}",
-        detail=f"Try again in {wait} seconds.",
-    )
-    response.headers["Retry-After"] = str(wait)
-    return cast(FlaskResponse, response)
-
-
-def _problem(
-    status: int, title: str, errors: dict[str, str] | None = None, **extra: str
-) -> Response:
-    body: dict[str, Any] = {"status": status, "title": title, **extra}
-    if errors is not None:
-        body["errors"] = errors
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
-
-
 @blueprint.route("/complaints", methods=["POST"])
-@limiter.limit(_api_limit, deduct_when=_filed, on_breach=_too_many)
-@limiter.limit(_api_request_limit, on_breach=_too_many)
+@limiter.limit(_api_limit, deduct_when=_filed, on_breach=too_many)
+@limiter.limit(api_request_limit, on_breach=too_many)
 @public
 def file_complaint() -> Response:
     """File a complaint; the reference and passphrase are in this response and nowhere else."""
@@ -78,9 +45,9 @@ def file_complaint() -> Response:
     try:
         data = request.get_json(silent=True)
     except RecursionError:
-        return _problem(400, "The JSON is nested too deeply to be a complaint.")
+        return problem(400, "The JSON is nested too deeply to be a complaint.")
     if data is None:
-        return _problem(
+        return problem(
             415 if not request.is_json else 400,
             "Send the complaint as a JSON object with Content-Type: application/json.",
         )
@@ -95,24 +62,24 @@ def file_complaint() -> Response:
         )
     except IntakeInvalid as exc:
         db.session.rollback()
-        return _problem(422, "The complaint is not complete or not valid.", exc.errors)
+        return problem(422, "The complaint is not complete or not valid.", exc.errors)
     except intake_idempotency.IdempotencyKeyInvalid as exc:
         db.session.rollback()
-        return _problem(400, str(exc), {intake_idempotency.HEADER: str(exc)})
+        return problem(400, str(exc), {intake_idempotency.HEADER: str(exc)})
     except intake_idempotency.IdempotencyKeyReused as exc:
         db.session.rollback()
-        return _problem(422, str(exc), {intake_idempotency.HEADER: str(exc)})
+        return problem(422, str(exc), {intake_idempotency.HEADER: str(exc)})
     except intake_idempotency.IdempotencyKeyBusy as exc:
         db.session.rollback()
-        response = _problem(409, str(exc))
+        response = problem(409, str(exc))
         response.headers["Retry-After"] = "5"
         return response
     except InvalidInput as exc:
         db.session.rollback()
-        return _problem(422, "The complaint is not complete or not valid.", {"": str(exc)})
+        return problem(422, "The complaint is not complete or not valid.", {"": str(exc)})
     except ServiceError as exc:
         db.session.rollback()
-        return _problem(503, str(exc))
+        return problem(503, str(exc))
     if isinstance(outcome, intake_idempotency.AlreadyFiled):
         db.session.commit()  # an expired key found on the way may have been forgotten
         return _already_filed(outcome)
@@ -132,7 +99,7 @@ def file_complaint() -> Response:
 
 def _already_filed(earlier: intake_idempotency.AlreadyFiled) -> Response:
     """A repeat of a request that filed a complaint: where it is, but never its passphrase."""
-    return _problem(
+    return problem(
         409,
         "This complaint was filed already, by an earlier request with the same "
         "Idempotency-Key. Nothing new was filed.",
