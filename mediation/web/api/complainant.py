@@ -16,6 +16,7 @@ ends after 12 hours at most, and `DELETE /complainant/session` ends it at once.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -48,21 +49,15 @@ from mediation.services.intake_rules import (
 )
 from mediation.vault import KeyPair, VaultError
 from mediation.web.access import public
-from mediation.web.api.common import (
-    View,
-    api_request_limit,
-    documents_sent,
-    json_object,
-    problem,
-    survey_answers,
-    too_many,
-    unknown_fields,
-)
+from mediation.web.api.json_input import documents_sent, json_object, survey_answers, unknown_fields
+from mediation.web.api.problems import api_request_limit, problem, too_many
 from mediation.web.api.routes import blueprint
 from mediation.web.downloads import attachment
 
 # "Bearer <session id>.<key>": the id is 64 hex digits, the key unpadded URL-safe base64.
 _BEARER = re.compile(r"Bearer ([0-9a-f]{64})\.([A-Za-z0-9_-]{20,100})")
+
+View = Callable[..., Response | tuple[Response, int]]
 
 
 def _ticket() -> ComplainantTicket | None:

@@ -9,6 +9,7 @@ an identity (unless the complainant chose "open"), and dates only.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -27,20 +28,14 @@ from mediation.services.intake_rules import (
     FieldCheck,
 )
 from mediation.web.access import public
-from mediation.web.api.common import (
-    View,
-    api_request_limit,
-    documents_sent,
-    json_object,
-    problem,
-    survey_answers,
-    too_many,
-    unknown_fields,
-)
+from mediation.web.api.json_input import documents_sent, json_object, survey_answers, unknown_fields
+from mediation.web.api.problems import api_request_limit, problem, too_many
 from mediation.web.api.routes import blueprint
 
 _BEARER = re.compile(r"Bearer (\S+)")
 DECLINE_REASON_LIMIT = 2000  # as the portal's form
+
+View = Callable[..., Response | tuple[Response, int]]
 
 
 def _unauthorised() -> Response:

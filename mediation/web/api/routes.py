@@ -16,7 +16,7 @@ from mediation.services import intake_idempotency
 from mediation.services.errors import InvalidInput, ServiceError
 from mediation.services.intake_rules import IntakeInvalid
 from mediation.web.access import public
-from mediation.web.api.common import api_request_limit, problem, too_many
+from mediation.web.api.problems import api_request_limit, problem, too_many
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 # Machine clients send no CSRF token and no cookies: the API acts on no session.
