@@ -28,23 +28,37 @@ API = "/api/v1/respondent"
 
 
 def shared_case(app: Flask, make_staff: StaffFactory, body: str = "Marsh County Council") -> str:
+    """A case shared with the body and in informal resolution (the body can answer)."""
+    reference, _ = sharing_officer_and_case(app, make_staff, body)
+    return reference
+
+
+def sharing_officer_and_case(
+    app: Flask,
+    make_staff: StaffFactory,
+    body: str = "Marsh County Council",
+    *,
+    informal: bool = True,
+) -> tuple[str, StaffLogin]:
+    """A case shared with the body (approved during triage), moved on to informal
+    resolution unless `informal` is false; its reference and the case officer who shared it."""
     officer = make_staff("case_officer")
     with app.app_context():
         filed = seeded.file_seeded(body=make_staff.body(body))
         user = db.session.get(StaffUser, officer.id)
         assert user is not None
         share_with_the_body(filed, user)
-        # Informal resolution: the body can answer now.
-        perform(
-            db.session,
-            filed.case,
-            "start_informal",
-            actor_for(user),
-            role="case_officer",
-            fields={"reason": "Worth a try"},
-        )
+        if informal:
+            perform(
+                db.session,
+                filed.case,
+                "start_informal",
+                actor_for(user),
+                role="case_officer",
+                fields={"reason": "Worth a try"},
+            )
         db.session.commit()
-        return filed.reference
+        return filed.reference, officer
 
 
 def browser(app: Flask, login: StaffLogin) -> FlaskClient:
@@ -264,15 +278,9 @@ def test_the_body_is_told_only_the_stages_its_portal_names(
 ) -> None:
     """Found in review: the raw state told the body a case was in triage, or not accepted,
     where its portal says only "Open"."""
-    officer = make_staff("case_officer")
+    reference, _ = sharing_officer_and_case(app, make_staff, informal=False)
     with app.app_context():
         body_id = make_staff.body()
-        filed = seeded.file_seeded(body=body_id)
-        user = db.session.get(StaffUser, officer.id)
-        assert user is not None
-        share_with_the_body(filed, user)  # approved during triage
-        db.session.commit()
-        reference = filed.reference
     token = make_token(browser(app, make_staff("respondent", body_id=body_id)))
     case = app.test_client().get(f"{API}/cases/{reference}", headers=bearer(token)).json
     assert case["status"] == "open" and case["status_label"] == "Open"
@@ -324,23 +332,9 @@ def test_the_bodys_documents_are_held_to_the_intakes_types_and_names(
     shows "reporttxt.pdf" to the case officer opening "report\u202efdp.txt"."""
     import io
 
-    officer = make_staff("case_officer")
+    reference, officer = sharing_officer_and_case(app, make_staff)
     with app.app_context():
         body_id = make_staff.body()
-        filed = seeded.file_seeded(body=body_id)
-        user = db.session.get(StaffUser, officer.id)
-        assert user is not None
-        share_with_the_body(filed, user)
-        perform(
-            db.session,
-            filed.case,
-            "start_informal",
-            actor_for(user),
-            role="case_officer",
-            fields={"reason": "Worth a try"},
-        )
-        db.session.commit()
-        reference = filed.reference
     client = browser(app, make_staff("respondent", body_id=body_id))
     refused = client.post(
         f"/respondent/cases/{reference}/documents",
