@@ -241,7 +241,8 @@ class CaseEvent(db.Model):  # type: ignore[name-defined,misc]
 
 
 # The tables the case officers' queue reads (`services.queue_statement`): a write to any of
-# them changes `QueueVersion`, through triggers (migration 0020).
+# them changes `QueueVersion` and notes the case it touched in `QueueChange`, through
+# triggers (migrations 0020 and 0021).
 QUEUE_TABLES = (
     "cases",
     "case_breaches",
@@ -265,3 +266,22 @@ class QueueVersion(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# How many versions' notes `queue_changes` keeps (migration 0021's KEEP).
+QUEUE_CHANGES_KEPT = 10000
+
+
+class QueueChange(db.Model):  # type: ignore[name-defined,misc]
+    """A case that a write to one of the queue's tables touched, and the queue version the
+    write moved the queue to (by trigger, with the version); no case (NULL) for a write to
+    a public body, which every case against it may show. The notes of the last
+    `QUEUE_CHANGES_KEPT` versions are kept, so that a worker holding the queue reads again
+    only the cases written since (`services.queue_replica`)."""
+
+    __tablename__ = "queue_changes"
+    __table_args__ = (Index("ix_queue_changes_version", "version", "case_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    case_id: Mapped[int | None] = mapped_column(Integer)
