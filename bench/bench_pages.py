@@ -23,12 +23,13 @@ Prints, per engine (names end in `_postgresql` for PostgreSQL):
                                   select, both over the largest database, taking turns
                                   request by request: median time of the minimal page /
                                   median time of the queue (the ratio of throughputs).
-                                  A worker keeps the queue pages it has read until a
-                                  case changes (`mediation.services.queue_cache`), so
-                                  this is the queue as officers reload it between changes
+                                  A worker keeps a copy of the whole queue
+                                  (`mediation.services.queue_replica`), so this is the
+                                  queue as officers reload it between changes
     ratio queue_page_after_change <x>   the same, each queue request just after another
-                                  connection changed a case (untimed): the queue read
-                                  from the database, as on the first request after a change
+                                  connection changed a case (untimed): the worker reads
+                                  the change's note and the changed case from the
+                                  database, as on the first request after a change
     rss_mb gunicorn_worker_<n> <mb>   resident memory of each of 2 gunicorn workers after
                                   every role signed in and fetched its pages 10 times
 
@@ -383,7 +384,7 @@ def compare_queue(
     print(f"ms baseline_page_interleaved_{label} {baseline * 1000:.2f}")
     print(f"ratio queue_page{suffix} {baseline / queue:.3f}", flush=True)
     # Every request just after another worker changed a case: the worker's copy of the
-    # page is stale, so the queue is read from the database again.
+    # queue is behind, so it reads the change from the database first.
     change, done = case_changer(seeded.url)
     queue, baseline = interleaved_medians(
         lambda: get(client, path), request_baseline, 2 * budget, before_ours=change

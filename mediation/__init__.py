@@ -117,7 +117,7 @@ def _init_extensions(app: Flask) -> None:
         request_transactions,
     )
     from mediation.extensions import csrf, db, limiter, login_manager, migrate, talisman
-    from mediation.services import queue_cache
+    from mediation.services import queue_cache, queue_replica
 
     db.init_app(app)
     with app.app_context():
@@ -125,6 +125,7 @@ def _init_extensions(app: Flask) -> None:
             event.listen(db.engine, "connect", _sqlite_connection)
     request_transactions.install(app)
     queue_cache.install(app)
+    queue_replica.install(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

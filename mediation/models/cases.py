@@ -266,6 +266,9 @@ class QueueVersion(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The one case the latest version's writes touched; None when they touched none (a
+    # public body) or several (migration 0021).
+    only_case: Mapped[int | None] = mapped_column(Integer)
 
 
 # How many versions' notes `queue_changes` keeps (migration 0021's KEEP).

@@ -19,6 +19,7 @@ from mediation.domain import paging, workflow
 from mediation.models.cases import DONE_STATES
 from mediation.services import case_clocks, queue_cache, queue_rows, queue_statement
 from mediation.services.queue_cache import QueueCache
+from mediation.services.queue_replica import QueueReplica
 from mediation.services.queue_rows import QueueRow
 from mediation.services.queue_statement import VIEWS
 
@@ -65,18 +66,21 @@ def build_queue(
     page: int = 1,
     page_size: int | None = None,
     cache: QueueCache | None = None,
+    replica: QueueReplica | None = None,
 ) -> Queue:
     """Every live case (and closed ones with a funding check due), urgent and overdue
     first, then by the nearest deadline; one page of them when `page_size` is given (the
     last page when asked for one past it, as when the queue shrank since the link was
-    made). With a `cache`, a page read at the database's present queue version is read
-    from it (`queue_cache`)."""
+    made). With a `replica`, a page of a view unfiltered comes from the worker's copy of
+    the whole queue, brought up to the database's present queue version
+    (`queue_replica`); with a `cache`, any other page read at that version is read from
+    it (`queue_cache`)."""
     today = today or case_clocks.today()
     page = max(1, page)
-    if cache is None or page_size is None:
+    if page_size is None or (cache is None and replica is None):
         kept = _read(session, filters, today, page, page_size)
     else:
-        kept = _kept_or_read(session, cache, filters, today, page, page_size)
+        kept = _kept_or_read(session, cache, replica, filters, today, page, page_size)
     return Queue(
         rows=queue_rows.load_rows(session, kept.found, today),
         counts=kept.counts,
@@ -88,16 +92,23 @@ def build_queue(
 
 def _kept_or_read(
     session: Session,
-    cache: QueueCache,
+    cache: QueueCache | None,
+    replica: QueueReplica | None,
     filters: QueueFilters,
     today: date,
     page: int,
     page_size: int,
 ) -> queue_cache.Kept:
-    """The page as this worker read it at the database's present queue version, or read
-    now (and kept, unless this transaction has written)."""
+    """The page from the worker's copy of the queue or as this worker read it at the
+    database's present queue version, or read now (and kept, unless this transaction has
+    written)."""
+    if replica is not None and not filters.narrowed:
+        copied = replica.page(session, filters.view, today, page, page_size)
+        if copied is not None:
+            return copied
+        return _read(session, filters, today, page, page_size)
     state = queue_cache.current_state(session)
-    if state is None:
+    if state is None or cache is None:
         return _read(session, filters, today, page, page_size)
     key = (today, filters, page, page_size)
     kept = cache.get(state, key)

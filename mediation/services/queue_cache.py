@@ -99,13 +99,18 @@ def current_state(session: Session) -> State | None:
     kept (or taken from the cache): the transaction has written, or has changes to flush,
     or the version row is missing. (The table itself comes with migration 0020, which the
     app needs as it needs every migration.)"""
-    if session.new or session.dirty or session.deleted:
+    if not may_keep(session):
         return None
-    connection = session.connection()
-    if request_transactions.wrote(connection):
-        return None
-    row = connection.execute(_STATE).one_or_none()
+    row = session.connection().execute(_STATE).one_or_none()
     return None if row is None else (row.token, int(row.version))
+
+
+def may_keep(session: Session) -> bool:
+    """Whether what this transaction reads of the queue may be kept, or taken from what a
+    worker kept: not once it has written, or has changes to flush."""
+    if session.new or session.dirty or session.deleted:
+        return False
+    return not request_transactions.wrote(session.connection())
 
 
 _STATE = select(QueueVersion.token, QueueVersion.version).where(QueueVersion.id == 1)

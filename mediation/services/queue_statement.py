@@ -118,29 +118,27 @@ def _waiting_for_papers() -> tuple[ColumnElement[bool], ...]:
 # only by a mediation session's papers, with a deadline running or not; then due on a
 # day; then with no running deadline. Within a rank every case has a deadline or none,
 # so ordering by rank, deadline and id puts those with none last, as the queue wants.
-_CLOCK_OVERDUE, _PAPERS_LATE_DATED, _PAPERS_LATE_UNDATED, _DATED, _UNDATED = range(5)
-_NOT_URGENT = 5  # added to the rank of a case that is not urgent
+CLOCK_OVERDUE, PAPERS_LATE_DATED, PAPERS_LATE_UNDATED, DATED, UNDATED = range(5)
+NOT_URGENT = 5  # added to the rank of a case that is not urgent
 
 
 def _urgency(urgent: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((urgent, _n(0)), else_=_n(_NOT_URGENT))
+    return case((urgent, _n(0)), else_=_n(NOT_URGENT))
 
 
 def _papers_late_rank(next_deadline_on: Any) -> ColumnElement[int]:
-    return case(
-        (next_deadline_on.is_(None), _n(_PAPERS_LATE_UNDATED)), else_=_n(_PAPERS_LATE_DATED)
-    )
+    return case((next_deadline_on.is_(None), _n(PAPERS_LATE_UNDATED)), else_=_n(PAPERS_LATE_DATED))
 
 
 def _rank(papers_late: CTE) -> ColumnElement[int]:
     return _urgency(Case.urgent.is_(True)) + case(
-        (Case.next_deadline_on < TODAY, _n(_CLOCK_OVERDUE)),
+        (Case.next_deadline_on < TODAY, _n(CLOCK_OVERDUE)),
         (
             Case.id.in_(select(papers_late.c.case_id)),
             _papers_late_rank(Case.next_deadline_on),
         ),
-        (Case.next_deadline_on.is_not(None), _n(_DATED)),
-        else_=_n(_UNDATED),
+        (Case.next_deadline_on.is_not(None), _n(DATED)),
+        else_=_n(UNDATED),
     )
 
 
@@ -180,16 +178,16 @@ def _runs(
     papers_not_late = Case.id.not_in(select(papers_late.c.case_id))
     wanted = _wanted(filters, papers_late)
     stretches = {
-        _CLOCK_OVERDUE: (Case.next_deadline_on < TODAY,),
-        _DATED: (Case.next_deadline_on >= TODAY, papers_not_late),
-        _UNDATED: (Case.next_deadline_on.is_(None), papers_not_late),
+        CLOCK_OVERDUE: (Case.next_deadline_on < TODAY,),
+        DATED: (Case.next_deadline_on >= TODAY, papers_not_late),
+        UNDATED: (Case.next_deadline_on.is_(None), papers_not_late),
     }
     if filters.view == "overdue":  # nothing else can be overdue
-        del stretches[_DATED], stretches[_UNDATED]
+        del stretches[DATED], stretches[UNDATED]
     runs: list[Statement] = []
     for urgent in (True, False) if filters.view != "urgent" else (True,):
         for place, stretch in stretches.items():
-            rank = _n(place + (0 if urgent else _NOT_URGENT))
+            rank = _n(place + (0 if urgent else NOT_URGENT))
             run = _ranked(rank, filters).where(*_live(), Case.urgent.is_(urgent), *stretch, *wanted)
             runs.append(run.order_by(Case.next_deadline_on, Case.id))
     late = papers_only.c
@@ -325,28 +323,57 @@ def page_statement(filters: QueueFilters, *, paged: bool) -> Statement:
     chosen = order.subquery("queue_page")
     counts = _counts(filters, papers_late, papers_only)
     return (
-        select(
-            Case.id,
-            Case.reference,
-            Case.openness,
-            Case.state,
-            Case.urgent,
-            Case.submitted_on,
-            Case.next_deadline_on,
-            Case.next_deadline_kind,
-            RespondentBody.id.label("body_id"),
-            RespondentBody.name.label("body_name"),
-            TriageRecord.categories.label("triaged"),
-            _claimed_categories().label("claimed"),
-            _late_sessions().label("papers_late"),
-            (Case.funding_check_due_on <= TODAY).label("funding_due"),
-            *counts.c,
+        _shown(
+            select(*_shown_columns(), *counts.c).join_from(
+                chosen, Case, Case.id == chosen.c.case_id
+            )
         )
-        .join_from(chosen, Case, Case.id == chosen.c.case_id)
-        .outerjoin(RespondentBody, RespondentBody.id == Case.respondent_body_id)
-        .outerjoin(TriageRecord, TriageRecord.case_id == Case.id)
         .join(counts, true())
         .order_by(*_in_order(chosen.c))
+    )
+
+
+@lru_cache(maxsize=2)
+def members_statement(*, by_id: bool) -> Statement:
+    """What the queue shows of every case in it (live, or closed with a funding check due,
+    while its keys exist), in no order: the page statement's columns without the counts.
+    Of those whose ids are given (`ids`) when `by_id`."""
+    live, closed = and_(*_live()), and_(*_closed_with_check_due())
+    if by_id:
+        wanted = Case.id.in_(bindparam("ids", expanding=True))
+        return _shown(select(*_shown_columns()).where(wanted, or_(live, closed)))
+    # Each half read from its own index, as the page statement reads them.
+    members = union_all(
+        select(Case.id.label("case_id")).where(live),
+        select(Case.id.label("case_id")).where(closed),
+    ).subquery("members")
+    return _shown(select(*_shown_columns()).join_from(members, Case, Case.id == members.c.case_id))
+
+
+def _shown_columns() -> list[Any]:
+    """What a row of the queue shows of its case (`queue_rows.PAGE_COLUMNS`)."""
+    return [
+        Case.id,
+        Case.reference,
+        Case.openness,
+        Case.state,
+        Case.urgent,
+        Case.submitted_on,
+        Case.next_deadline_on,
+        Case.next_deadline_kind,
+        RespondentBody.id.label("body_id"),
+        RespondentBody.name.label("body_name"),
+        TriageRecord.categories.label("triaged"),
+        _claimed_categories().label("claimed"),
+        _late_sessions().label("papers_late"),
+        (Case.funding_check_due_on <= TODAY).label("funding_due"),
+    ]
+
+
+def _shown(found: Statement) -> Statement:
+    """The case's public body and triage record, for `_shown_columns`."""
+    return found.outerjoin(RespondentBody, RespondentBody.id == Case.respondent_body_id).outerjoin(
+        TriageRecord, TriageRecord.case_id == Case.id
     )
 
 

@@ -3,7 +3,9 @@ case officers' queue reads notes which case it touched, at the version it moved 
 that a worker holding the queue (`mediation.services.queue_replica`) reads again only the
 cases written since the version it holds rather than the whole queue. A write to a public
 body notes no case (NULL): every case of the body may show it, so the worker reads the
-whole queue again.
+whole queue again. The version row also names the one case its latest version's writes
+touched (`only_case`; NULL when they touched none, or more than one), so that a worker one
+version behind, the common case, reads that case without reading the notes.
 
 The notes of the last KEEP versions are kept; a worker further behind reads everything.
 On PostgreSQL the deferred triggers of migration 0020 write them at commit, after the
@@ -39,36 +41,41 @@ BUMP_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION queue_version_bump() RETURNS trigger AS $$
 DECLARE
     moved_to bigint;
+    sole integer;
+    touched integer;  -- the case this row is of; NULL for a public body
+    other integer;  -- the case it was of before an UPDATE, when not the same
 BEGIN
+    IF TG_TABLE_NAME = 'cases' THEN
+        IF TG_OP = 'DELETE' THEN touched := OLD.id; ELSE touched := NEW.id; END IF;
+    ELSIF TG_TABLE_NAME <> 'respondent_bodies' THEN
+        IF TG_OP = 'DELETE' THEN touched := OLD.case_id; ELSE touched := NEW.case_id; END IF;
+        IF TG_OP = 'UPDATE' AND OLD.case_id IS DISTINCT FROM NEW.case_id THEN
+            other := OLD.case_id;
+        END IF;
+    END IF;
     -- Once a transaction: the flag names the transaction that set it (so that no setting
     -- made for a whole session, role or database can stand for it), and is local to it.
     IF current_setting('mediation.queue_bumped', true) IS DISTINCT FROM txid_current()::text
     THEN
-        UPDATE queue_version SET version = version + 1 WHERE id = 1
+        UPDATE queue_version
+            SET version = version + 1,
+                only_case = CASE WHEN other IS NULL THEN touched END
+            WHERE id = 1
             RETURNING version INTO moved_to;
         PERFORM set_config('mediation.queue_bumped', txid_current()::text, true);
         DELETE FROM queue_changes WHERE version < moved_to - {KEEP};
     ELSE
-        SELECT version INTO moved_to FROM queue_version WHERE id = 1;
+        SELECT version, only_case INTO moved_to, sole FROM queue_version WHERE id = 1;
+        IF sole IS NOT NULL AND (touched IS DISTINCT FROM sole OR other IS NOT NULL) THEN
+            UPDATE queue_version SET only_case = NULL WHERE id = 1;
+        END IF;
     END IF;
     IF moved_to IS NULL THEN
         RETURN NULL;
     END IF;
-    IF TG_TABLE_NAME = 'respondent_bodies' THEN
-        INSERT INTO queue_changes (version, case_id) VALUES (moved_to, NULL);
-    ELSIF TG_TABLE_NAME = 'cases' THEN
-        IF TG_OP = 'DELETE' THEN
-            INSERT INTO queue_changes (version, case_id) VALUES (moved_to, OLD.id);
-        ELSE
-            INSERT INTO queue_changes (version, case_id) VALUES (moved_to, NEW.id);
-        END IF;
-    ELSE
-        IF TG_OP <> 'INSERT' THEN
-            INSERT INTO queue_changes (version, case_id) VALUES (moved_to, OLD.case_id);
-        END IF;
-        IF TG_OP <> 'DELETE' THEN
-            INSERT INTO queue_changes (version, case_id) VALUES (moved_to, NEW.case_id);
-        END IF;
+    INSERT INTO queue_changes (version, case_id) VALUES (moved_to, touched);
+    IF other IS NOT NULL THEN
+        INSERT INTO queue_changes (version, case_id) VALUES (moved_to, other);
     END IF;
     RETURN NULL;
 END;
@@ -91,14 +98,21 @@ $$ LANGUAGE plpgsql
 
 
 def _sqlite_trigger(table: str, verb: str, *, noting: bool) -> str:
-    body = "UPDATE queue_version SET version = version + 1 WHERE id = 1;"
-    if noting:
+    if not noting:  # migration 0020's
+        body = "UPDATE queue_version SET version = version + 1 WHERE id = 1;"
+    else:
         column = CASE_COLUMNS[table]
         rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[verb]
         if column is None or table == "cases":
             rows = rows[-1:]  # a case's id never changes; a body's write notes no case
-        for row in rows:
-            case_id = "NULL" if column is None else f"{row}.{column}"
+        touched = [("NULL" if column is None else f"{row}.{column}") for row in rows]
+        # Each write moves the version on: the only case it touched, unless it moved a
+        # row from one case to another.
+        only = touched[0] if len(touched) == 1 else (
+            f"CASE WHEN {touched[0]} = {touched[1]} THEN {touched[1]} END"
+        )
+        body = f"UPDATE queue_version SET version = version + 1, only_case = {only} WHERE id = 1;"
+        for case_id in touched:
             body += (
                 " INSERT INTO queue_changes (version, case_id)"
                 f" SELECT version, {case_id} FROM queue_version WHERE id = 1;"
@@ -121,6 +135,7 @@ def _replace_sqlite_triggers(*, noting: bool) -> None:
 
 
 def upgrade():
+    op.add_column("queue_version", sa.Column("only_case", sa.Integer(), nullable=True))
     op.create_table(
         "queue_changes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -144,3 +159,6 @@ def downgrade():
         _replace_sqlite_triggers(noting=False)
     op.drop_index("ix_queue_changes_version", table_name="queue_changes")
     op.drop_table("queue_changes")
+    # Plain ALTER TABLE on both (SQLite 3.35 and later): a batch copy of the table would
+    # break the triggers that name it while it is renamed.
+    op.execute("ALTER TABLE queue_version DROP COLUMN only_case")

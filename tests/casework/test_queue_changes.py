@@ -24,6 +24,12 @@ def _version() -> int:
     return int(version)
 
 
+def _only_case() -> int | None:
+    only = db.session.execute(select(QueueVersion.only_case)).scalar_one()
+    db.session.commit()
+    return only
+
+
 def _notes_after(version: int) -> list[tuple[int, int | None]]:
     rows = db.session.execute(
         select(QueueChange.version, QueueChange.case_id)
@@ -46,12 +52,14 @@ def test_each_write_notes_its_case_at_the_version_it_moved_to(app: Flask, driver
     case_by_reference(filed.reference).urgent = True
     db.session.commit()
     assert _notes_after(before) == [(_version(), filed.id)]
+    assert _only_case() == filed.id  # the version row names the one case written
 
     before = _version()
     body = db.session.execute(select(RespondentBody).limit(1)).scalar_one()
     body.name = body.name + " (renamed)"
     db.session.commit()
     assert _notes_after(before) == [(_version(), None)]  # every case of the body
+    assert _only_case() is None
 
 
 def test_a_rolled_back_write_and_a_case_lock_note_nothing(app: Flask, driver: Driver) -> None:
@@ -84,6 +92,7 @@ def test_a_row_moved_to_another_case_notes_both(app: Flask, driver: Driver) -> N
     )
     db.session.commit()
     assert {case_id for _, case_id in _notes_after(before)} == {first.id, second.id}
+    assert _only_case() is None
 
 
 def test_only_the_last_versions_notes_are_kept(app: Flask, driver: Driver) -> None:
@@ -127,3 +136,22 @@ def test_versions_follow_the_order_transactions_commit_in(
     assert _notes_after(before) == [(before + 1, second.id), (before + 2, first.id)]
     db.session.execute(delete(QueueChange))
     db.session.commit()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="one version a transaction: PostgreSQL's")
+def test_a_transaction_writing_two_cases_names_neither_on_the_version_row(
+    app: Flask, driver: Driver
+) -> None:
+    first, second = driver.file().case, driver.file().case
+    db.session.commit()
+    before = _version()
+    _urgent = update(Case).values(urgent=True)
+    db.session.execute(_urgent.where(Case.id == first.id))
+    db.session.execute(_urgent.where(Case.id == first.id))  # the same case again: still one
+    db.session.commit()
+    assert _version() == before + 1 and _only_case() == first.id
+    db.session.execute(_urgent.where(Case.id == first.id))
+    db.session.execute(_urgent.where(Case.id == second.id))
+    db.session.commit()
+    assert _version() == before + 2 and _only_case() is None
+    assert {case_id for _, case_id in _notes_after(before + 1)} == {first.id, second.id}

@@ -35,6 +35,7 @@ from mediation.services import (
     case_queue,
     notifications,
     queue_cache,
+    queue_replica,
     triage,
 )
 from mediation.services.accounts import actor_for
@@ -124,6 +125,7 @@ def queue() -> str:
         page=requested_page(),
         page_size=case_queue.PAGE_SIZE,
         cache=queue_cache.of(current_app),
+        replica=queue_replica.of(current_app),
     )
     kept: dict[str, Any] = {
         "view": filters.view,
