@@ -223,6 +223,11 @@ def test_every_table_the_queue_statements_read_moves_the_version_on() -> None:
         for statement in statements:
             read |= {e.name for e in visitors.iterate(statement) if isinstance(e, Table)}
     assert read == set(QUEUE_TABLES)
+    # And the worker's copy of the whole queue (`queue_replica`) reads no other either.
+    for by_id in (False, True):
+        statement = queue_statement.members_statement(by_id=by_id)
+        copied = {e.name for e in visitors.iterate(statement) if isinstance(e, Table)}
+        assert copied == set(QUEUE_TABLES)
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="the once-a-transaction flag is PostgreSQL's")
