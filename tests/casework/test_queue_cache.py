@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Table, inspect, select, text
+from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.sql import visitors
 
 from mediation import create_app
 from mediation.extensions import db
 from mediation.models.bodies import RespondentBody
-from mediation.models.cases import QUEUE_TABLES, QueueVersion
+from mediation.models.cases import QUEUE_TABLES, QueueChange, QueueVersion
 from mediation.services import case_clocks, case_keys, case_queue, queue_cache, queue_statement
 from mediation.services.queue_cache import QueueCache
 from tests.casework.conftest import Driver, Staffed, case_by_reference, staff_browser
@@ -28,6 +28,13 @@ def _version() -> tuple[str, int]:
     row = db.session.execute(select(QueueVersion.token, QueueVersion.version)).one()
     db.session.commit()
     return row.token, row.version
+
+
+def _notes() -> int:
+    """How many cases writes have noted (`QueueChange`) for workers' copies of the queue."""
+    noted = db.session.execute(select(func.count()).select_from(QueueChange)).scalar_one()
+    db.session.commit()
+    return int(noted)
 
 
 def _pages_read(statements: list[str]) -> int:
@@ -88,14 +95,14 @@ def test_a_transaction_rolled_back_or_only_reading_leaves_the_version_as_it_was(
 ) -> None:
     filed = driver.file().case
     db.session.commit()
-    before = _version()
+    before, noted = _version(), _notes()
     case_by_reference(filed.reference).urgent = True
     db.session.flush()
     db.session.rollback()
     assert _version() == before
     case_queue.build_queue(db.session, ALL, page=1, page_size=50, cache=QueueCache())
     db.session.commit()
-    assert _version() == before
+    assert _version() == before and _notes() == noted
 
 
 def test_taking_a_case_lock_leaves_the_version_as_it_was(app: Flask, driver: Driver) -> None:
@@ -103,10 +110,10 @@ def test_taking_a_case_lock_leaves_the_version_as_it_was(app: Flask, driver: Dri
     queue shows, so every worker's copy of the queue stays good."""
     filed = driver.file().case
     db.session.commit()
-    before = _version()
+    before, noted = _version(), _notes()
     case_keys.lock_case(db.session, case_by_reference(filed.reference))
     db.session.commit()
-    assert _version() == before
+    assert _version() == before and _notes() == noted
 
 
 def test_a_page_read_again_at_the_same_version_is_not_read_from_the_database(

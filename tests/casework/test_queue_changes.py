@@ -62,20 +62,6 @@ def test_each_write_notes_its_case_at_the_version_it_moved_to(app: Flask, driver
     assert _only_case() is None
 
 
-def test_a_rolled_back_write_and_a_case_lock_note_nothing(app: Flask, driver: Driver) -> None:
-    filed = driver.file().case
-    db.session.commit()
-    before = _version()
-    case_by_reference(filed.reference).urgent = True
-    db.session.flush()
-    db.session.rollback()
-    from mediation.services import case_keys
-
-    case_keys.lock_case(db.session, case_by_reference(filed.reference))
-    db.session.commit()
-    assert _notes_after(before) == []
-
-
 def test_a_row_moved_to_another_case_notes_both(app: Flask, driver: Driver) -> None:
     first, second = driver.file().case, driver.file().case
     db.session.commit()
