@@ -285,6 +285,8 @@ class QueueChange(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "queue_changes"
     __table_args__ = (Index("ix_queue_changes_version", "version", "case_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # One for every row written to the queue's tables, never reused: 64 bits on PostgreSQL
+    # (SQLite's INTEGER PRIMARY KEY is 64 bits already).
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
     case_id: Mapped[int | None] = mapped_column(Integer)

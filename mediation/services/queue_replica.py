@@ -15,9 +15,13 @@ and `queue_cache`).
 
 The notes and the rows are read after the version, in the same transaction: the copy is
 then at least as new as the version it is labelled with, so it never shows less than that
-version holds (on PostgreSQL, whose statements each see the latest commits, perhaps a
-little more, which the next notes read again). A transaction that has written anything
-does not use the copy (`queue_cache.may_keep`).
+version holds. Each statement may see commits made since the one before it (on
+PostgreSQL, and on SQLite, whose driver reads outside a transaction until a write): a
+case read again may then show a commit newer than the version, beside cases that commit
+also changed as they were; the next page reads those again. The notes are read with the
+oldest note kept, so that notes let go meanwhile (by writes past `QUEUE_CHANGES_KEPT`
+versions) make the copy read the whole queue rather than miss a case. A transaction that
+has written anything does not use the copy (`queue_cache.may_keep`).
 
 The copy holds what the queue shows of each case (its reference, state, openness,
 urgency, dates, public body and breach categories, from `queue_statement`'s
@@ -45,7 +49,6 @@ from mediation.services.queue_cache import Kept
 from mediation.services.queue_rows import PageRow
 
 EXTENSION = "mediation_queue_replica"
-ROWS_PER_STATEMENT = 500  # the changed cases, read again in batches of this many
 # More cases changed than this since the copy's version, and the whole queue is read again.
 MOST_READ_AGAIN = 2000
 
@@ -181,26 +184,29 @@ def _caught_up(session: Session, copy: _Copy, head: Any) -> bool:
         noted = session.connection().execute(
             _NOTED, {"after": copy.version, "upto": head.version, "most": MOST_READ_AGAIN + 1}
         )
-        found: list[int | None] = list(noted.scalars())
-        if len(found) > MOST_READ_AGAIN or None in found:
+        found = noted.all()
+        # Every version since the copy's has its notes, unless writes committed since the
+        # version was read have let the oldest go: the oldest note kept, read with them,
+        # says so (no notes at all, likewise).
+        if not found or found[0].oldest > copy.version + 1:
             return False
-        changed = sorted(case_id for case_id in found if case_id is not None)
+        if len(found) > MOST_READ_AGAIN or any(row.case_id is None for row in found):
+            return False
+        changed = sorted(row.case_id for row in found)
     _read_again(session, copy, changed)
     copy.version = head.version
     return True
 
 
 def _read_again(session: Session, copy: _Copy, case_ids: list[int]) -> None:
-    connection = session.connection()
+    """The cases' present rows, in one statement (at most `MOST_READ_AGAIN` of them)."""
     statement = queue_statement.members_statement(by_id=True)
-    for start in range(0, len(case_ids), ROWS_PER_STATEMENT):
-        batch = case_ids[start : start + ROWS_PER_STATEMENT]
-        rows = connection.execute(statement, {"ids": batch, "today": copy.today})
-        found = {row.id: row for row in rows}
-        for case_id in batch:
-            copy.remove(case_id)
-            if case_id in found:  # still in the queue
-                copy.add(found[case_id])
+    rows = session.connection().execute(statement, {"ids": case_ids, "today": copy.today})
+    found = {row.id: row for row in rows}
+    for case_id in case_ids:
+        copy.remove(case_id)
+        if case_id in found:  # still in the queue
+            copy.add(found[case_id])
 
 
 def _read_whole(session: Session, head: Any, today: date) -> _Copy:
@@ -229,7 +235,10 @@ _HEAD_POSTGRESQL = _HEAD.add_columns(
     func.set_config("plan_cache_mode", "force_generic_plan", true()).label("plans")
 )
 _NOTED = (
-    select(QueueChange.case_id)
+    select(
+        QueueChange.case_id,
+        select(func.min(QueueChange.version)).scalar_subquery().label("oldest"),
+    )
     .where(
         QueueChange.version > bindparam("after", type_=BigInteger),
         QueueChange.version <= bindparam("upto", type_=BigInteger),

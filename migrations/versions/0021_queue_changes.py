@@ -138,7 +138,9 @@ def upgrade():
     op.add_column("queue_version", sa.Column("only_case", sa.Integer(), nullable=True))
     op.create_table(
         "queue_changes",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_queue_changes")),

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 
 from mediation.extensions import db
 from mediation.models.bodies import RespondentBody
-from mediation.models.cases import Case, QueueVersion
+from mediation.models.cases import Case, QueueChange, QueueVersion
 from mediation.models.casework import MediationSession, TriageRecord
 from mediation.models.intake import CaseBreach
 from mediation.services import case_clocks, case_queue, queue_cache, queue_replica
@@ -98,6 +98,7 @@ def test_the_copy_follows_every_kind_of_write_as_the_database_shows_it(
     assert len(read_whole) == 1
 
     chance = random.Random(8)
+    categories = ["funding_change", "consultation"]
     days = [None, today - timedelta(days=3), today, today + timedelta(days=4)]
     writes = [
         lambda c: _set(c, urgent=chance.choice([True, False])),
@@ -129,8 +130,36 @@ def test_the_copy_follows_every_kind_of_write_as_the_database_shows_it(
             text("DELETE FROM triage_records WHERE case_id = :c"), {"c": c}
         ),
         lambda c: _set(c, keys_destroyed_on=today, state="closed"),
+        lambda c: (
+            db.session.execute(text("DELETE FROM triage_records WHERE case_id = :c"), {"c": c}),
+            db.session.execute(
+                insert(TriageRecord).values(
+                    case_id=c, categories=[chance.choice(categories)], triaged_on=today
+                )
+            ),
+        ),
+        lambda c: db.session.execute(
+            update(TriageRecord)
+            .where(TriageRecord.case_id == c)
+            .values(categories=chance.choice([[], categories]))
+        ),
+        lambda c: db.session.execute(
+            text(
+                "DELETE FROM case_breaches WHERE id ="
+                " (SELECT min(id) FROM case_breaches WHERE case_id = :c)"
+            ),
+            {"c": c},
+        ),
+        lambda c: db.session.execute(delete(MediationSession).where(MediationSession.case_id == c)),
+        lambda c: db.session.execute(  # a row moved from one case to another
+            text(
+                "UPDATE case_breaches SET case_id = :to WHERE id ="
+                " (SELECT min(id) FROM case_breaches WHERE case_id = :c)"
+            ),
+            {"c": c, "to": chance.choice(ids)},
+        ),
     ]
-    for _ in range(40):
+    for _ in range(60):
         for _ in range(chance.choice([1, 1, 2])):
             chance.choice(writes)(chance.choice(ids))
         db.session.commit()
@@ -180,7 +209,9 @@ def test_a_copy_too_far_behind_or_of_another_database_is_read_whole(
     assert len(read_whole) == 3
 
 
-def test_after_a_change_only_the_changed_cases_are_read(app: Flask, driver: Driver) -> None:
+def test_after_a_change_only_the_changed_cases_are_read(
+    app: Flask, driver: Driver, read_whole: list[int]
+) -> None:
     filed = [driver.file().case for _ in range(5)]
     db.session.commit()
     replica = QueueReplica()
@@ -216,6 +247,29 @@ def test_after_a_change_only_the_changed_cases_are_read(app: Flask, driver: Driv
     # Nothing since: the version alone.
     queue, run = read_again()
     assert len(run) == 1 and queue.counts["urgent"] == 1
+    assert len(read_whole) == 1  # the first page only
+
+
+def test_notes_let_go_since_the_version_was_read_make_the_copy_read_everything(
+    app: Flask, driver: Driver, read_whole: list[int]
+) -> None:
+    """A write past the notes kept lets the oldest go, perhaps between the copy reading
+    the version and reading the notes: the copy then reads the whole queue rather than
+    miss the cases whose notes went."""
+    filed = [driver.file().case for _ in range(3)]
+    db.session.commit()
+    replica = QueueReplica()
+    _compared(replica)
+    version = db.session.execute(select(QueueVersion.version)).scalar_one()
+    db.session.commit()
+    _set(filed[0].id, urgent=True)
+    db.session.commit()
+    _set(filed[1].id, urgent=True)
+    db.session.commit()
+    db.session.execute(delete(QueueChange).where(QueueChange.version <= version + 1))
+    db.session.commit()
+    _compared(replica)  # the first case's change shows although its note went
+    assert len(read_whole) == 2
 
 
 def test_a_transaction_that_has_written_does_not_use_the_copy(app: Flask, driver: Driver) -> None:
@@ -247,8 +301,8 @@ def test_the_copy_reads_its_rows_whole_and_again_with_the_same_columns() -> None
     assert whole == again and set(PAGE_COLUMNS) <= set(whole)
 
 
-def test_an_empty_queue_and_a_missing_version_row_are_read_from_the_database(
-    app: Flask, driver: Driver
+def test_an_empty_queue_is_copied_and_without_a_version_row_the_database_is_read(
+    app: Flask, driver: Driver, read_whole: list[int]
 ) -> None:
     replica = QueueReplica()
     empty = case_queue.build_queue(
@@ -256,14 +310,18 @@ def test_an_empty_queue_and_a_missing_version_row_are_read_from_the_database(
     )
     db.session.commit()
     assert empty.rows == [] and empty.matching == 0 and empty.page == 1
+    assert len(read_whole) == 1
     filed = driver.file().case
     db.session.commit()
-    _compared(replica)  # the filing read from its note
+    _compared(replica)
+    assert len(read_whole) == 1  # the filing read again from its notes
     db.session.execute(text("DELETE FROM queue_version"))
     db.session.commit()
     assert replica.page(db.session, "all", case_clocks.today(), 1, 50) is None
     db.session.commit()
-    queue = case_queue.build_queue(
-        db.session, case_queue.QueueFilters(), page_size=50, replica=replica
-    )
+    with counted(app) as run:
+        queue = case_queue.build_queue(
+            db.session, case_queue.QueueFilters(), page_size=50, replica=replica
+        )
     assert [row.case.id for row in queue.rows] == [filed.id]
+    assert any(s.lstrip().startswith("WITH papers_late") for s in run)  # the statement
