@@ -36,6 +36,7 @@ import bisect
 import threading
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from flask import Flask
@@ -104,16 +105,17 @@ class _Copy:
     token: str
     version: int
     today: date
-    entries: dict[int, _Entry] = field(default_factory=dict)  # by case id
+    entries: dict[int, _Entry] = field(default_factory=dict)  # by case id (a key's last)
     ordered: dict[str, list[Key]] = field(
         default_factory=lambda: {view: [] for view in queue_statement.VIEWS}
     )
-    rows: dict[Key, PageRow] = field(default_factory=dict)
 
-    def add(self, row: PageRow) -> None:
-        entry = _Entry(_key(row, self.today), _views(row, self.today), row)
-        self.entries[row.id] = entry
-        self.rows[entry.key] = row
+    def entry(self, row: PageRow) -> _Entry:
+        return _Entry(_key(row, self.today), _views(row, self.today), row)
+
+    def add(self, entry: _Entry) -> None:
+        """Puts the case in place in each of its views (at the end, when added in order)."""
+        self.entries[entry.row.id] = entry
         for view in entry.views:
             bisect.insort(self.ordered[view], entry.key)
 
@@ -121,7 +123,6 @@ class _Copy:
         entry = self.entries.pop(case_id, None)
         if entry is None:
             return
-        del self.rows[entry.key]
         for view in entry.views:
             keys = self.ordered[view]
             del keys[bisect.bisect_left(keys, entry.key)]
@@ -132,7 +133,7 @@ class _Copy:
         matching = len(keys)
         page = min(page, paging.page_count(matching, page_size)) if matching else 1
         start = (page - 1) * page_size
-        found = tuple(self.rows[key] for key in keys[start : start + page_size])
+        found = tuple(self.entries[key[-1]].row for key in keys[start : start + page_size])
         counts = {name: len(listed) for name, listed in self.ordered.items()}
         return Kept(found, counts, matching, page)
 
@@ -206,21 +207,16 @@ def _read_again(session: Session, copy: _Copy, case_ids: list[int]) -> None:
     for case_id in case_ids:
         copy.remove(case_id)
         if case_id in found:  # still in the queue
-            copy.add(found[case_id])
+            copy.add(copy.entry(found[case_id]))
 
 
 def _read_whole(session: Session, head: Any, today: date) -> _Copy:
     """The whole queue as this transaction sees it, at the version read (`head`)."""
     copy = _Copy(token=head.token, version=head.version, today=today)
     statement = queue_statement.members_statement(by_id=False)
-    rows = session.connection().execute(statement, {"today": today}).all()
-    for row in sorted(rows, key=lambda r: _key(r, today)):
-        # In order, so that each list grows at its end.
-        entry = _Entry(_key(row, today), _views(row, today), row)
-        copy.entries[row.id] = entry
-        copy.rows[entry.key] = row
-        for view in entry.views:
-            copy.ordered[view].append(entry.key)
+    rows = session.connection().execute(statement, {"today": today})
+    for entry in sorted(map(copy.entry, rows), key=attrgetter("key")):
+        copy.add(entry)  # in order, so that each list grows at its end
     return copy
 
 
