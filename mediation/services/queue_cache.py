@@ -6,7 +6,9 @@ the one row of `queue_version` on by one (triggers, migration 0020), and the row
 is drawn when the database is made. A page of the queue (its cases in order, and the
 counts of every view) read at one (token, version) for one day, filters and page is
 therefore the same page until the row moves on: the page statement is the queue page's
-dearest part, and case officers reload the queue more often than its cases change.
+dearest part, and case officers reload the queue more often than its cases change. The
+web queue keeps its filtered pages here; the five views unfiltered come from the worker's
+copy of the whole queue (`queue_replica`), which also takes `may_keep` from here.
 
 What is kept is what the queue statement returns: each case's reference, state, openness,
 urgency, dates, public body and breach categories, the page's counts. No complainant's

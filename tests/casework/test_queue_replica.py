@@ -209,6 +209,26 @@ def test_a_copy_too_far_behind_or_of_another_database_is_read_whole(
     assert len(read_whole) == 3
 
 
+def test_more_cases_changed_than_are_read_again_by_id_read_the_whole_queue(
+    app: Flask, driver: Driver, read_whole: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filed = [driver.file().case for _ in range(3)]
+    db.session.commit()
+    replica = QueueReplica()
+    _compared(replica)
+    monkeypatch.setattr(queue_replica, "MOST_READ_AGAIN", 2)
+    _set(filed[0].id, urgent=True)
+    _set(filed[1].id, urgent=True)
+    db.session.commit()  # two cases, one version (PostgreSQL) or two (SQLite)
+    _compared(replica)
+    assert len(read_whole) == 1  # two are read by id
+    for case in filed:
+        _set(case.id, urgent=False)
+    db.session.commit()
+    _compared(replica)
+    assert len(read_whole) == 2  # three are too many
+
+
 def test_after_a_change_only_the_changed_cases_are_read(
     app: Flask, driver: Driver, read_whole: list[int]
 ) -> None:
