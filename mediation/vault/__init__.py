@@ -41,6 +41,7 @@ from mediation.vault.passphrases import (
     wordlist,
 )
 from mediation.vault.passwords import (
+    EARLY_PASSPHRASE_KDF,
     PASSPHRASE_KDF,
     RECOVERY_KEY_KDF,
     STAFF_KEY_KDF,
@@ -75,6 +76,7 @@ from mediation.vault.symmetric import (
 
 __all__ = [
     "DEFAULT_SUITE",
+    "EARLY_PASSPHRASE_KDF",
     "MLKEM768_X25519",
     "PASSPHRASE_KDF",
     "RECOVERY_KEY_KDF",

@@ -15,8 +15,14 @@ import time
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from mediation.vault.errors import CustodyExpired, CustodyInvalid, UnsupportedSuite
+from mediation.vault.errors import (
+    CustodyExpired,
+    CustodyInvalid,
+    TamperedCiphertext,
+    UnsupportedSuite,
+)
 from mediation.vault.keys import KeyPair, keypair_from_private
+from mediation.vault.padding import pad, unpad
 from mediation.vault.suites import suite_by_id, suite_spec
 
 __all__ = [
@@ -30,7 +36,10 @@ __all__ = [
 
 # Blob layout: version | suite id | expires_at (8 bytes, big-endian unix seconds, 0 = never)
 #   | nonce (12) | ChaCha20-Poly1305 ciphertext. Everything before the nonce is AAD.
-CUSTODY_VERSION = 0xC1
+# Version C2 encrypts the private key padded (mediation.vault.padding, like every sealed
+# thing); C1 blobs, written before padding, still open until their sessions end.
+CUSTODY_VERSION = 0xC2
+_UNPADDED_CUSTODY_VERSION = 0xC1
 COOKIE_KEY_LENGTH = 32
 _HEADER = struct.Struct(">BBQ")
 _NONCE_LENGTH = 12
@@ -60,7 +69,9 @@ def seal_for_custody(
     header = _HEADER.pack(CUSTODY_VERSION, spec.suite_id, expires_at)
     cookie_key = ChaCha20Poly1305.generate_key()
     nonce = secrets.token_bytes(_NONCE_LENGTH)
-    ciphertext = ChaCha20Poly1305(cookie_key).encrypt(nonce, bytes(private), _AAD_LABEL + header)
+    ciphertext = ChaCha20Poly1305(cookie_key).encrypt(
+        nonce, pad(bytes(private)), _AAD_LABEL + header
+    )
     return header + nonce + ciphertext, cookie_key
 
 
@@ -74,7 +85,7 @@ def open_custody(blob: bytes, cookie_key: bytes, *, now: float | None = None) ->
     if len(cookie_key) != COOKIE_KEY_LENGTH or len(blob) < minimum:
         raise CustodyInvalid()
     version, suite_id, expires_at = _HEADER.unpack_from(blob)
-    if version != CUSTODY_VERSION:
+    if version not in (CUSTODY_VERSION, _UNPADDED_CUSTODY_VERSION):
         raise CustodyInvalid()
     try:
         spec = suite_by_id(suite_id)
@@ -89,6 +100,11 @@ def open_custody(blob: bytes, cookie_key: bytes, *, now: float | None = None) ->
         )
     except InvalidTag:
         raise CustodyInvalid() from None
+    if version == CUSTODY_VERSION:
+        try:
+            private = unpad(private)
+        except TamperedCiphertext:
+            raise CustodyInvalid() from None
     # Checked only after authentication, so a forged expiry can never extend a session.
     if expires_at and (time.time() if now is None else now) >= expires_at:
         raise CustodyExpired()

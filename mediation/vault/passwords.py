@@ -16,8 +16,10 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from mediation.vault.errors import InvalidRecoveryKey, TamperedCiphertext, WrongPassword
+from mediation.vault.padding import pad, unpad
 
 __all__ = [
+    "EARLY_PASSPHRASE_KDF",
     "PASSPHRASE_KDF",
     "RECOVERY_KEY_KDF",
     "STAFF_KEY_KDF",
@@ -34,7 +36,10 @@ __all__ = [
 ]
 
 _KDF_ALGORITHM = "argon2id"
-_WRAPPED_KEY_VERSION = 1
+# Version 2 wraps the private key padded (mediation.vault.padding, like every sealed
+# thing); version 1 wrappings, made before padding, still open.
+_WRAPPED_KEY_VERSION = 2
+_UNPADDED_WRAPPED_KEY_VERSION = 1
 _SALT_LENGTH = 16
 _MIN_SALT_LENGTH = 8  # RFC 9106 minimum
 _NONCE_LENGTH = 12
@@ -84,7 +89,15 @@ class KdfParams:
 # Staff private keys are worth more than a login, so they cost more than argon2-cffi's
 # login default (t=3, 64 MiB, p=4).
 STAFF_KEY_KDF = KdfParams(iterations=3, memory_cost=128 * 1024, lanes=4)
-PASSPHRASE_KDF = KdfParams(iterations=3, memory_cost=64 * 1024, lanes=4)
+# A complainant's passphrase is 7 words the server drew from 7,776 (about 90 bits), not
+# something a person chose, so stretching buys almost nothing against offline guessing
+# (2^89 guesses on average, each an Argon2id run: see the README) while every sign-in and
+# every complaint filed, which any stranger can trigger, pays for it. One pass over 4 MiB
+# costs about 3 ms of CPU; the salt still makes every case's guesses separate work.
+PASSPHRASE_KDF = KdfParams(iterations=1, memory_cost=4 * 1024, lanes=1)
+# What cases filed before that change were derived with. Each case stores the parameters it
+# was filed with (`complainant_kdf`), so those cases keep these and still open.
+EARLY_PASSPHRASE_KDF = KdfParams(iterations=3, memory_cost=64 * 1024, lanes=4)
 # A recovery key carries 130 random bits, so stretching it buys nothing; this is cheap.
 RECOVERY_KEY_KDF = KdfParams(iterations=1, memory_cost=8 * 1024, lanes=1)
 # The smallest Argon2id allows: for tests only, never for real secrets.
@@ -143,17 +156,19 @@ def _b64decode(text: object) -> bytes:
 class WrappedKey:
     """A private key encrypted under a key derived from a password or recovery key.
 
-    ``blob`` is the 12-byte nonce followed by the ChaCha20-Poly1305 ciphertext.
+    ``blob`` is the 12-byte nonce followed by the ChaCha20-Poly1305 ciphertext; from
+    ``version`` 2 on, of the key padded.
     """
 
     blob: bytes
     salt: bytes
     params: KdfParams
+    version: int = _WRAPPED_KEY_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, bytes in standard base64."""
         return {
-            "version": _WRAPPED_KEY_VERSION,
+            "version": self.version,
             "blob": _b64encode(self.blob),
             "salt": _b64encode(self.salt),
             "kdf": self.params.to_dict(),
@@ -163,21 +178,31 @@ class WrappedKey:
     def from_dict(cls, data: dict[str, Any]) -> WrappedKey:
         """Parse the ``to_dict`` form; raises TamperedCiphertext if it is malformed."""
         try:
-            if data["version"] != _WRAPPED_KEY_VERSION:
+            version = data["version"]
+            if version not in (_WRAPPED_KEY_VERSION, _UNPADDED_WRAPPED_KEY_VERSION):
                 raise ValueError("unknown version")
             blob = _b64decode(data["blob"])
             salt = _b64decode(data["salt"])
             kdf = data["kdf"]
         except (AttributeError, KeyError, TypeError, ValueError, binascii.Error):
             raise TamperedCiphertext("The stored wrapped key is damaged.") from None
-        return cls(blob=blob, salt=salt, params=KdfParams.from_dict(kdf))
+        return cls(blob=blob, salt=salt, params=KdfParams.from_dict(kdf), version=version)
+
+
+def _wrap_aad(purpose: bytes, version: int) -> bytes:
+    # The version sits in the stored JSON beside the blob, so each version authenticates
+    # its own AAD: a version-2 blob relabelled 1 (to skip unpadding) fails to open.
+    # Version 1 keeps the AAD it was made with.
+    aad = _WRAP_AAD + purpose
+    return aad if version == _UNPADDED_WRAPPED_KEY_VERSION else aad + b"\x00padded"
 
 
 def _wrap(private: bytes, secret: bytes, params: KdfParams, purpose: bytes) -> WrappedKey:
     salt = secrets.token_bytes(_SALT_LENGTH)
     key = derive_key(secret, salt, params)
     nonce = secrets.token_bytes(_NONCE_LENGTH)
-    ciphertext = ChaCha20Poly1305(key).encrypt(nonce, bytes(private), _WRAP_AAD + purpose)
+    aad = _wrap_aad(purpose, _WRAPPED_KEY_VERSION)
+    ciphertext = ChaCha20Poly1305(key).encrypt(nonce, pad(bytes(private)), aad)
     return WrappedKey(blob=nonce + ciphertext, salt=salt, params=params)
 
 
@@ -187,10 +212,13 @@ def _unwrap(wrapped: WrappedKey, secret: bytes, purpose: bytes) -> bytes:
     key = derive_key(secret, wrapped.salt, wrapped.params)
     nonce, ciphertext = wrapped.blob[:_NONCE_LENGTH], wrapped.blob[_NONCE_LENGTH:]
     try:
-        return ChaCha20Poly1305(key).decrypt(nonce, ciphertext, _WRAP_AAD + purpose)
+        private = ChaCha20Poly1305(key).decrypt(
+            nonce, ciphertext, _wrap_aad(purpose, wrapped.version)
+        )
     except InvalidTag:
         # A wrong password and a damaged blob look the same; the password is far likelier.
         raise WrongPassword() from None
+    return private if wrapped.version == _UNPADDED_WRAPPED_KEY_VERSION else unpad(private)
 
 
 def wrap_private_key(

@@ -6,6 +6,7 @@ from cryptography.exceptions import InvalidTag
 
 from mediation.vault.errors import TamperedCiphertext, WrongKey
 from mediation.vault.keys import KEY_ID_LENGTH, KeyPair, PublicKey
+from mediation.vault.padding import pad, padded_length, unpad
 from mediation.vault.suites import SuiteSpec, suite_by_id, suite_spec
 
 __all__ = [
@@ -23,40 +24,13 @@ __all__ = [
 # Envelope layout (all integers one byte):
 #   version | suite id | key id (16 bytes) | HPKE ciphertext (enc || AEAD ciphertext)
 # The version byte differs from the symmetric and custody formats so one kind of blob
-# can never be mistaken for another. Version A2 seals the plaintext padded (below); A1,
-# written before padding, is still opened.
+# can never be mistaken for another. Version A2 seals the plaintext padded (by
+# mediation.vault.padding, as every other sealed thing is); A1, written before padding,
+# is still opened.
 ENVELOPE_VERSION = 0xA2
 _UNPADDED_VERSION = 0xA1
 _HEADER_LENGTH = 2 + KEY_ID_LENGTH
 _AEAD_TAG_LENGTH = 16
-
-# Padding, so that a ciphertext's length says little about the text's: everything up to
-# 255 bytes (a reason, a short message, a key) is sealed as 256 bytes, and longer
-# plaintexts are padded with Padmé (Nikitin et al., "Reducing metadata leakage from
-# encrypted files and communication with PURBs", PETS 2019): at most 12% longer, and a
-# length reveals O(log log n) bits. The padding is 0x80 then zero bytes (ISO/IEC 7816-4).
-_MIN_PADDED = 256
-_PAD_MARK = b"\x80"
-
-
-def padded_length(length: int) -> int:
-    """The length a plaintext of ``length`` bytes is sealed as (its padding included)."""
-    n = max(length + len(_PAD_MARK), _MIN_PADDED)
-    exponent = n.bit_length() - 1  # floor(log2 n)
-    mask = (1 << (exponent - exponent.bit_length())) - 1
-    return (n + mask) & ~mask
-
-
-def _pad(plaintext: bytes) -> bytes:
-    return plaintext + _PAD_MARK + bytes(padded_length(len(plaintext)) - len(plaintext) - 1)
-
-
-def _unpad(padded: bytes) -> bytes:
-    content = padded.rstrip(b"\x00")
-    if not content.endswith(_PAD_MARK):
-        raise TamperedCiphertext()  # authentic, but not padded as this module pads
-    return content[: -len(_PAD_MARK)]
-
 
 INFO_LABEL = b"compact-mediation/v1\x00sealed\x00"
 
@@ -90,9 +64,7 @@ def seal(plaintext: bytes, recipient: PublicKey, context: str) -> bytes:
     header = bytes([ENVELOPE_VERSION, spec.suite_id]) + recipient.key_id_bytes
     try:
         public = recipient.hpke_public
-        body = spec.hpke_suite().encrypt(
-            _pad(bytes(plaintext)), public, info=_info(header, context)
-        )
+        body = spec.hpke_suite().encrypt(pad(bytes(plaintext)), public, info=_info(header, context))
     except ValueError:
         # Only a degenerate public key (e.g. an all-zero X25519 point) gets here.
         raise ValueError("the recipient public key cannot be encrypted to") from None
@@ -124,7 +96,7 @@ def open_sealed(envelope: bytes, keypair: KeyPair, context: str) -> bytes:
     except (InvalidTag, ValueError):
         raise TamperedCiphertext() from None
     # The version byte is in HPKE's info, so it cannot be changed without breaking the tag.
-    return plaintext if envelope[0] == _UNPADDED_VERSION else _unpad(plaintext)
+    return plaintext if envelope[0] == _UNPADDED_VERSION else unpad(plaintext)
 
 
 def envelope_key_id(envelope: bytes) -> str:

@@ -9,10 +9,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from mediation.vault.errors import TamperedCiphertext, WrongKey
+from mediation.vault.padding import pad, unpad
 
 __all__ = [
     "SYMMETRIC_KEY_LENGTH",
     "SYMMETRIC_VERSION",
+    "UNPADDED_SYMMETRIC_VERSION",
     "SymmetricOpener",
     "decrypt_symmetric",
     "encrypt_symmetric",
@@ -22,7 +24,12 @@ __all__ = [
 ]
 
 # Envelope layout: version | key id (16) | nonce (12) | ChaCha20-Poly1305 ciphertext.
-SYMMETRIC_VERSION = 0xB1
+# Version B2 encrypts the plaintext padded (mediation.vault.padding, as HPKE envelopes are);
+# B1 envelopes, written before padding, still open. The version byte is authenticated (it is
+# in the AAD), so an envelope cannot be passed off as the other version.
+SYMMETRIC_VERSION = 0xB2
+UNPADDED_SYMMETRIC_VERSION = 0xB1
+_VERSIONS = (SYMMETRIC_VERSION, UNPADDED_SYMMETRIC_VERSION)
 SYMMETRIC_KEY_LENGTH = 32
 _KEY_ID_LENGTH = 16
 _NONCE_LENGTH = 12
@@ -57,7 +64,7 @@ def symmetric_key_id(key: bytes) -> str:
 
 def symmetric_envelope_key_id(envelope: bytes) -> str:
     """The id of the key a symmetric envelope was made with, without decrypting."""
-    if len(envelope) < _HEADER_LENGTH or envelope[0] != SYMMETRIC_VERSION:
+    if len(envelope) < _HEADER_LENGTH or envelope[0] not in _VERSIONS:
         raise TamperedCiphertext()
     return bytes(envelope[1:_HEADER_LENGTH]).hex()
 
@@ -68,7 +75,7 @@ def encrypt_symmetric(plaintext: bytes, key: bytes, context: str) -> bytes:
     header = bytes([SYMMETRIC_VERSION]) + _key_id_bytes(bytes(key))
     nonce = secrets.token_bytes(_NONCE_LENGTH)
     aad = _AAD_LABEL + header + context.encode("utf-8")
-    return header + nonce + ChaCha20Poly1305(bytes(key)).encrypt(nonce, bytes(plaintext), aad)
+    return header + nonce + ChaCha20Poly1305(bytes(key)).encrypt(nonce, pad(bytes(plaintext)), aad)
 
 
 def decrypt_symmetric(envelope: bytes, key: bytes, context: str) -> bytes:
@@ -86,12 +93,15 @@ class SymmetricOpener:
     ``decrypt_symmetric`` does, with the key's id and cipher made once rather than per
     envelope (a release opens a million records)."""
 
-    __slots__ = ("_aad_prefix", "_aead", "_header")
+    __slots__ = ("_aad_prefix", "_aead", "_header", "_unpadded_aad_prefix", "_unpadded_header")
 
     def __init__(self, key: bytes) -> None:
         _check(key, "-")
-        self._header = bytes([SYMMETRIC_VERSION]) + _key_id_bytes(bytes(key))
+        key_id = _key_id_bytes(bytes(key))
+        self._header = bytes([SYMMETRIC_VERSION]) + key_id
         self._aad_prefix = _AAD_LABEL + self._header
+        self._unpadded_header = bytes([UNPADDED_SYMMETRIC_VERSION]) + key_id
+        self._unpadded_aad_prefix = _AAD_LABEL + self._unpadded_header
         self._aead = ChaCha20Poly1305(bytes(key))
 
     def decrypt(self, envelope: bytes, context: str) -> bytes:
@@ -101,15 +111,21 @@ class SymmetricOpener:
             envelope = bytes(envelope)
         if len(envelope) < _HEADER_LENGTH + _NONCE_LENGTH + _TAG_LENGTH:
             raise TamperedCiphertext()
-        if not envelope.startswith(self._header):
-            if envelope[0] != SYMMETRIC_VERSION:
-                raise TamperedCiphertext()
+        padded = envelope.startswith(self._header)
+        if padded:
+            aad_prefix = self._aad_prefix
+        elif envelope.startswith(self._unpadded_header):
+            aad_prefix = self._unpadded_aad_prefix
+        elif envelope[0] not in _VERSIONS:
+            raise TamperedCiphertext()
+        else:
             raise WrongKey()
         try:
-            return self._aead.decrypt(
+            plaintext = self._aead.decrypt(
                 envelope[_HEADER_LENGTH : _HEADER_LENGTH + _NONCE_LENGTH],
                 envelope[_HEADER_LENGTH + _NONCE_LENGTH :],
-                self._aad_prefix + context.encode("utf-8"),
+                aad_prefix + context.encode("utf-8"),
             )
         except InvalidTag:
             raise TamperedCiphertext() from None
+        return unpad(plaintext) if padded else plaintext
