@@ -36,7 +36,8 @@ class Draft(db.Model):  # type: ignore[name-defined,misc]
 
 
 class DraftDocument(db.Model):  # type: ignore[name-defined,misc]
-    """A file attached to a draft; its name and contents are sealed under the draft key."""
+    """A file attached to a draft; its name (with its exact size) and contents are sealed
+    under the draft key, and no size is kept in the clear (migration 0023)."""
 
     __tablename__ = "intake_draft_documents"
 
@@ -44,7 +45,6 @@ class DraftDocument(db.Model):  # type: ignore[name-defined,misc]
     draft_id: Mapped[str] = mapped_column(
         ForeignKey("intake_drafts.id", ondelete="CASCADE"), index=True
     )
-    size: Mapped[int] = mapped_column(Integer)
     sealed_name: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_content: Mapped[bytes] = mapped_column(LargeBinary)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,6 +79,47 @@ class DocumentInfo:
     id: int
     name: str
     size: int
+
+
+# A file's exact size is sealed with its name (a marker byte, the size in 8 bytes, then the
+# name), never stored in the clear: the contents are padded, and a size column beside them
+# would say what the padding hides. A name sealed before (no marker: a cleaned name has no
+# control characters) takes its size from its contents, which were sealed unpadded then.
+_NAME_WITH_SIZE = b"\x01"
+_SIZE = struct.Struct(">Q")
+
+
+def _name_plaintext(name: str, size: int) -> bytes:
+    return _NAME_WITH_SIZE + _SIZE.pack(size) + name.encode("utf-8")
+
+
+def _name_parts(plain: bytes) -> tuple[str, int | None]:
+    """A sealed name's plaintext as the name and the size sealed with it (None before)."""
+    header = len(_NAME_WITH_SIZE) + _SIZE.size
+    if plain.startswith(_NAME_WITH_SIZE) and len(plain) >= header:
+        return plain[header:].decode("utf-8"), _SIZE.unpack_from(plain, len(_NAME_WITH_SIZE))[0]
+    return plain.decode("utf-8"), None
+
+
+def _name_of(draft: Draft, document: DraftDocument, ticket: DraftTicket) -> tuple[str, int | None]:
+    return _name_parts(
+        decrypt_symmetric(
+            document.sealed_name, ticket.key, _document_context(draft.id, document.id, "name")
+        )
+    )
+
+
+def _content_of(draft: Draft, document: DraftDocument, ticket: DraftTicket) -> bytes:
+    return decrypt_symmetric(
+        document.sealed_content, ticket.key, _document_context(draft.id, document.id, "content")
+    )
+
+
+def _name_and_size(draft: Draft, document: DraftDocument, ticket: DraftTicket) -> tuple[str, int]:
+    name, size = _name_of(draft, document, ticket)
+    if size is None:
+        size = len(_content_of(draft, document, ticket))
+    return name, size
 
 
 def _answers_context(draft_id: str) -> str:
@@ -178,21 +220,24 @@ def add_document(
     check_document(name, len(content), max_bytes=max_bytes)
     if len(draft.documents) >= MAX_DOCUMENTS:
         raise DocumentRefused(f"You can attach up to {MAX_DOCUMENTS} documents.")
-    if sum(d.size for d in draft.documents) + len(content) > max_total_bytes:
+    held = sum(_name_and_size(draft, d, ticket)[1] for d in draft.documents)
+    if held + len(content) > max_total_bytes:
         raise DocumentRefused(
             f"“{name}” would take your documents over {megabytes(max_total_bytes)} in all."
         )
-    document = DraftDocument(size=len(content), sealed_name=b"", sealed_content=b"", added_at=now)
+    document = DraftDocument(sealed_name=b"", sealed_content=b"", added_at=now)
     draft.documents.append(document)
     session.flush()
     document.sealed_name = encrypt_symmetric(
-        name.encode("utf-8"), ticket.key, _document_context(draft.id, document.id, "name")
+        _name_plaintext(name, len(content)),
+        ticket.key,
+        _document_context(draft.id, document.id, "name"),
     )
     document.sealed_content = encrypt_symmetric(
         content, ticket.key, _document_context(draft.id, document.id, "content")
     )
     _touch(draft, now)
-    return DocumentInfo(document.id, name, document.size)
+    return DocumentInfo(document.id, name, len(content))
 
 
 def list_documents(
@@ -200,16 +245,7 @@ def list_documents(
 ) -> list[DocumentInfo]:
     draft = open_draft(session, ticket, now)
     assert ticket is not None
-    return [
-        DocumentInfo(
-            d.id,
-            decrypt_symmetric(
-                d.sealed_name, ticket.key, _document_context(draft.id, d.id, "name")
-            ).decode("utf-8"),
-            d.size,
-        )
-        for d in draft.documents
-    ]
+    return [DocumentInfo(d.id, *_name_and_size(draft, d, ticket)) for d in draft.documents]
 
 
 def read_documents(session: Session, ticket: DraftTicket | None, now: datetime) -> list[Upload]:
@@ -222,13 +258,8 @@ def read_documents(session: Session, ticket: DraftTicket | None, now: datetime) 
 def documents_of(draft: Draft, ticket: DraftTicket) -> list[Upload]:
     uploads = []
     for d in draft.documents:
-        name = decrypt_symmetric(
-            d.sealed_name, ticket.key, _document_context(draft.id, d.id, "name")
-        )
-        content = decrypt_symmetric(
-            d.sealed_content, ticket.key, _document_context(draft.id, d.id, "content")
-        )
-        uploads.append(Upload(name.decode("utf-8"), content))
+        name, _size = _name_of(draft, d, ticket)
+        uploads.append(Upload(name, _content_of(draft, d, ticket)))
     return uploads
 
 
