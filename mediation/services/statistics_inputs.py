@@ -41,7 +41,11 @@ from mediation.models.statistics import (
 )
 from mediation.models.time import utcnow
 from mediation.services.case_keys import NotAHolder
-from mediation.services.statistical_records import current_statistics_key, open_statistics_key
+from mediation.services.statistical_records import (
+    RECORD_PADDED_LENGTH,
+    current_statistics_key,
+    open_statistics_key,
+)
 from mediation.vault import (
     KeyPair,
     PublicKey,
@@ -267,7 +271,9 @@ def seal_record_content(
     assert keys.current_public is not None
     text = json.dumps(content, sort_keys=True)
     context = record_context(reference)
-    record.sealed = seal_text(text, keys.current_public, context)
+    record.sealed = seal_text(
+        text, keys.current_public, context, minimum_length=RECORD_PADDED_LENGTH
+    )
     record.sealed_key_id = keys.current_public.key_id
     record.symmetric = encrypt_symmetric(record_plaintext(content), keys.current_symmetric, context)
     record.symmetric_key_id = keys.current_symmetric_id

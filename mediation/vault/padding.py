@@ -20,17 +20,22 @@ MIN_PADDED_LENGTH = 256
 _PAD_MARK = b"\x80"
 
 
-def padded_length(length: int) -> int:
-    """The length a plaintext of ``length`` bytes is sealed as (its padding included)."""
-    n = max(length + len(_PAD_MARK), MIN_PADDED_LENGTH)
+def padded_length(length: int, minimum_length: int = MIN_PADDED_LENGTH) -> int:
+    """The length a plaintext of ``length`` bytes is sealed as (its padding included).
+
+    A kind of plaintext whose lengths straddle 256 bytes (a statistical record's JSON, say)
+    can ask for a larger ``minimum_length`` so that all of its kind seal alike.
+    """
+    n = max(length + len(_PAD_MARK), minimum_length, MIN_PADDED_LENGTH)
     exponent = n.bit_length() - 1  # floor(log2 n)
     mask = (1 << (exponent - exponent.bit_length())) - 1
     return (n + mask) & ~mask
 
 
-def pad(plaintext: bytes) -> bytes:
+def pad(plaintext: bytes, minimum_length: int = MIN_PADDED_LENGTH) -> bytes:
     """``plaintext`` followed by 0x80 and zero bytes up to ``padded_length``."""
-    return plaintext + _PAD_MARK + bytes(padded_length(len(plaintext)) - len(plaintext) - 1)
+    length = padded_length(len(plaintext), minimum_length)
+    return plaintext + _PAD_MARK + bytes(length - len(plaintext) - len(_PAD_MARK))
 
 
 def unpad(padded: bytes) -> bytes:

@@ -6,7 +6,7 @@ from cryptography.exceptions import InvalidTag
 
 from mediation.vault.errors import TamperedCiphertext, WrongKey
 from mediation.vault.keys import KEY_ID_LENGTH, KeyPair, PublicKey
-from mediation.vault.padding import pad, padded_length, unpad
+from mediation.vault.padding import MIN_PADDED_LENGTH, pad, padded_length, unpad
 from mediation.vault.suites import SuiteSpec, suite_by_id, suite_spec
 
 __all__ = [
@@ -53,18 +53,27 @@ def _parse_header(envelope: bytes) -> tuple[SuiteSpec, bytes]:
     return spec, bytes(envelope[2:_HEADER_LENGTH])
 
 
-def seal(plaintext: bytes, recipient: PublicKey, context: str) -> bytes:
+def seal(
+    plaintext: bytes,
+    recipient: PublicKey,
+    context: str,
+    *,
+    minimum_length: int = MIN_PADDED_LENGTH,
+) -> bytes:
     """Encrypt ``plaintext`` so that only the holder of ``recipient``'s private key can read it.
 
     ``context`` names where the ciphertext will live (for example ``"case:42:narrative"``);
-    opening it requires the same context.
+    opening it requires the same context. The plaintext is padded to at least
+    ``minimum_length`` bytes (see mediation.vault.padding).
     """
     _check_context(context)
     spec = suite_spec(recipient.suite)
     header = bytes([ENVELOPE_VERSION, spec.suite_id]) + recipient.key_id_bytes
     try:
         public = recipient.hpke_public
-        body = spec.hpke_suite().encrypt(pad(bytes(plaintext)), public, info=_info(header, context))
+        body = spec.hpke_suite().encrypt(
+            pad(bytes(plaintext), minimum_length), public, info=_info(header, context)
+        )
     except ValueError:
         # Only a degenerate public key (e.g. an all-zero X25519 point) gets here.
         raise ValueError("the recipient public key cannot be encrypted to") from None
@@ -109,9 +118,15 @@ def envelope_suite(envelope: bytes) -> str:
     return _parse_header(envelope)[0].name
 
 
-def seal_text(text: str, recipient: PublicKey, context: str) -> bytes:
+def seal_text(
+    text: str,
+    recipient: PublicKey,
+    context: str,
+    *,
+    minimum_length: int = MIN_PADDED_LENGTH,
+) -> bytes:
     """``seal`` for text, encoded as UTF-8."""
-    return seal(text.encode("utf-8"), recipient, context)
+    return seal(text.encode("utf-8"), recipient, context, minimum_length=minimum_length)
 
 
 def open_text(envelope: bytes, keypair: KeyPair, context: str) -> str:
