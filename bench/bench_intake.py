@@ -2,11 +2,12 @@
 
 What is measured: `POST /api/v1/complaints` through the Flask test client (in process, one
 request after another, no network), with production settings: the production key
-derivation profile (Argon2id t=3, 64 MiB, 4 lanes for the complainant's passphrase key),
-the X25519 suite, two custodians to seal every case to, the rate limiter on (its limits
-raised so that it never refuses), the audit log, clocks and notifications as in
-production. Each complaint is valid, with an organisation's identity (anonymous every
-third one), two breaches and about 1,500 characters of text; no documents.
+derivation profile (Argon2id t=1, 4 MiB, 1 lane for the complainant's passphrase key;
+t=3, 64 MiB, 4 lanes before issue 21), the X25519 suite, two custodians to seal every
+case to, the rate limiter on (its limits raised so that it never refuses), the audit log,
+clocks and notifications as in production. Each complaint is valid, with an
+organisation's identity (anonymous every third one), two breaches and about 1,500
+characters of text; no documents.
 
 The baseline is a minimal Flask + Flask-SQLAlchemy app built here, on the same engine and
 database: it parses the same JSON, checks four fields and inserts one row. The two take
@@ -16,6 +17,10 @@ generation and sealing, measured during the same requests) and
 
     ratio intake <x>              throughput of the intake / throughput of the bare insert
     ratio intake_postgresql <x>   the same on PostgreSQL (with --url or TEST_DATABASE_URL)
+
+and the CPU time of one complainant sign-in through the API, with a wrong passphrase and
+with the right one (`ms sign_in_wrong_passphrase_cpu`, `ms sign_in_right_passphrase_cpu`):
+what any stranger's guess costs the server, target at most 15 ms.
 
 SQLite always, in a temporary folder; PostgreSQL in a database of its own
 (`mediation_bench_intake`, created and dropped here) on the server that --url or
@@ -181,6 +186,27 @@ def interleaved(
     return count, elapsed, baseline_count, baseline_elapsed
 
 
+def sign_in_cpu(client: Any, attempts: int = 30) -> tuple[float, float]:
+    """CPU time (this process, ``time.process_time``) of one complainant sign-in through
+    the JSON API: with a wrong passphrase, each from a client of its own so that none is
+    slowed, and with the right one. What a stranger's guess costs the server."""
+    filed = client.post("/api/v1/complaints", json=complaint(1)).get_json()
+    reference, passphrase = filed["reference"], filed["passphrase"]
+    costs = []
+    for guess, expected in (("wrong words that are not it at all", 401), (passphrase, 201)):
+        started = time.process_time()
+        for attempt in range(attempts):
+            response = client.post(
+                "/api/v1/complainant/sessions",
+                json={"reference": reference, "passphrase": guess},
+                environ_base={"REMOTE_ADDR": f"198.51.{attempt // 250}.{attempt % 250 + 1}"},
+            )
+            if response.status_code != expected:
+                raise SystemExit(f"sign-in answered {response.status_code}, expected {expected}")
+        costs.append((time.process_time() - started) / attempts)
+    return costs[0], costs[1]
+
+
 def bench_engine(engine_name: str, server_url: str | None, seconds: float) -> float:
     folder = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     database_url = fresh_database(engine_name, folder, server_url, DATABASE)
@@ -219,6 +245,7 @@ def bench_engine(engine_name: str, server_url: str | None, seconds: float) -> fl
         count, elapsed, baseline_count, baseline_time = interleaved(
             seconds, post_ours, post_theirs, each=10
         )
+    sign_in_failed, sign_in_right = sign_in_cpu(ours)
     with base.app_context():
         bare.engine.dispose()
     with app.app_context():
@@ -238,6 +265,8 @@ def bench_engine(engine_name: str, server_url: str | None, seconds: float) -> fl
         print(f"ms intake_{category}{suffix} {totals[category] / count * 1000:.1f}")
     print(f"ms intake_everything_else{suffix} {(elapsed - inside) / count * 1000:.1f}")
     ratio = (count / elapsed) / (baseline_count / baseline_time)
+    print(f"ms sign_in_wrong_passphrase_cpu{suffix} {sign_in_failed * 1000:.1f}")
+    print(f"ms sign_in_right_passphrase_cpu{suffix} {sign_in_right * 1000:.1f}")
     print(f"ratio intake{suffix} {ratio:.4f}", flush=True)
     return ratio
 
