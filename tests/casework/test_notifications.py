@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
-from email import message_from_bytes
 from datetime import timedelta
+from email import message_from_bytes
 from email.message import Message
 
 import pytest
@@ -16,9 +16,9 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 
+from mediation.domain.coarse_time import day_start
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
-from mediation.domain.coarse_time import day_start
 from mediation.models.casework import Notification
 from mediation.models.time import as_utc, utcnow
 from mediation.services import complaints, notifications

@@ -1,0 +1,1 @@
+"""Tests of metadata privacy (G11): times, existence."""
