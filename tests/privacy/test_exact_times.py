@@ -10,9 +10,16 @@ random 5 to 60 minutes for `flask outbox deliver`.
 
 from __future__ import annotations
 
+import http.client
 import logging
+import os
+import re
+import runpy
 import socket
 import struct
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
@@ -26,7 +33,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import DateTime, select, text
 
-from mediation import create_app
+from mediation import PROJECT_ROOT, create_app
 from mediation.domain.coarse_time import day_end, day_start
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
@@ -410,3 +417,99 @@ def test_the_upgrade_coarsens_existing_rows_and_ends_complainant_sessions(
         assert db.session.execute(select(ComplainantSession)).first() is None
         db.session.remove()
         db.engine.dispose()
+
+
+# The access log ---------------------------------------------------------------------------
+
+GUNICORN_CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+# Atoms that would log a client's address, what they asked beyond the path, who they are,
+# or the moment they asked.
+TELLING_ATOMS = {"h", "r", "q", "t", "f", "a", "u", "l", "p"}
+
+
+def test_the_production_access_log_format_records_no_client_and_no_time_of_day() -> None:
+    config = runpy.run_path(str(GUNICORN_CONFIG))
+    atoms = re.findall(r"%\(([^)]+)\)s", config["access_log_format"])
+    assert atoms and set(atoms) <= set(config["SAFE_ATOMS"])
+    assert not set(atoms) & TELLING_ATOMS
+    assert not [a for a in atoms if a.startswith("{")]  # no header, no environment value
+    assert config["logger_class"] is config["AccessLogger"]
+    logged = config["logged_path"]
+    assert logged("/my-complaint/documents/123") == "/my-complaint/documents/-"
+    assert logged("/api/v1/complainant/documents/7") == "/api/v1/complainant/documents/-"
+    assert logged("/casework/cases/CM-2345-6789") == "/casework/cases/CM-2345-6789"
+
+
+def test_gunicorn_with_the_production_config_logs_no_address_query_or_time(
+    app: Flask, app_config: dict[str, Any], tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    access_log = tmp_path / "access.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "access-log-test-secret",
+        "MEDIATION_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    env.pop("DEMO_MODE", None)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [
+            str(gunicorn),
+            "-c",
+            str(GUNICORN_CONFIG),
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            str(access_log),
+            # Even a format asking for the address and the time gets "-" for them.
+            "--access-logformat",
+            "%(h)s %({x-forwarded-for}i)s %(t)s %(r)s %(day)s %(m)s %(U)s %(s)s",
+            "mediation.wsgi:app",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    asked = [
+        "/healthz?secret=ask-me",
+        "/my-complaint/documents/48213",
+        "/privacy",
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/healthz")
+                connection.getresponse().read()
+                connection.close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        for path in asked:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+            connection.request("GET", path, headers={"X-Forwarded-For": "203.0.113.9"})
+            connection.getresponse().read()
+            connection.close()
+        deadline = time.monotonic() + 20
+        while access_log.read_text().count("\n") < len(asked) + 1:
+            assert time.monotonic() < deadline, access_log.read_text()
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    lines = access_log.read_text().splitlines()
+    text_logged = "\n".join(lines)
+    for telling in ("127.0.0.1", "203.0.113.9", "ask-me", "48213", "HTTP/1.1"):
+        assert telling not in text_logged
+    assert not re.search(r"\d\d:\d\d:\d\d", text_logged)  # no time of day
+    today = datetime.now(UTC).date().isoformat()
+    assert f"- - - - {today} GET /healthz 200" in lines
+    assert any(line.endswith(f"{today} GET /my-complaint/documents/- 302") for line in lines)
