@@ -243,3 +243,61 @@ def complaints_of(mediator: StaffUser) -> list[Any]:
     from mediation.models.cases import Case
 
     return list(db.session.execute(select(Case).where(Case.mediator_id == mediator.id)).scalars())
+
+
+def test_a_document_of_another_case_answers_as_one_that_does_not_exist(
+    app: Flask, client: FlaskClient, auth: AuthActions, make_staff: StaffFactory
+) -> None:
+    """For a complainant (in the browser and through the API) and for a mediator on their
+    own case: a document of another case is answered as a number no document has."""
+    from sqlalchemy import func, select
+
+    from mediation.models.cases import Case, CaseDocument
+    from mediation.services.intake import attach_document
+    from mediation.services.intake_rules import Upload
+
+    world = build_world(app, make_staff)
+    with app.app_context():
+        own = seeded.file_seeded("anonymous")
+        other = seeded.file_seeded("anonymous")
+        for filed in (own, other):
+            attach_document(
+                db.session, filed.case, Upload("minutes.txt", b"minutes"), uploaded_by="complainant"
+            )
+        db.session.commit()
+        foreign = db.session.execute(
+            select(CaseDocument.id).where(CaseDocument.case_id == other.case.id)
+        ).scalar_one()
+        unused = int(db.session.execute(select(func.max(CaseDocument.id))).scalar_one()) + 1000
+        credentials = (own.reference, own.passphrase)
+        assigned = db.session.execute(
+            select(Case.reference).where(Case.mediator_id == world.mediator.id)
+        ).scalar_one()
+    complainant = app.test_client()
+    signed = complainant.post(
+        "/my-complaint/sign-in",
+        data={"reference": credentials[0], "passphrase": credentials[1]},
+    )
+    assert signed.status_code == 302
+    hidden = complainant.get(f"/my-complaint/documents/{foreign}")
+    missing = complainant.get(f"/my-complaint/documents/{unused}")
+    assert hidden.status_code == missing.status_code == 404
+    assert comparable(hidden.text, "\x00") == comparable(missing.text, "\x00")  # CSRF aside
+    session = complainant.post(
+        "/api/v1/complainant/sessions",
+        json={"reference": credentials[0], "passphrase": credentials[1]},
+    )
+    assert session.status_code in {200, 201}, session.text
+    bearer = {"Authorization": f"Bearer {session.json['token']}"}  # type: ignore[index]
+    hidden = complainant.get(f"/api/v1/complainant/documents/{foreign}", headers=bearer)
+    missing = complainant.get(f"/api/v1/complainant/documents/{unused}", headers=bearer)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.data == missing.data
+    auth.sign_in(world.mediator)
+    url = f"/mediator/cases/{assigned}/documents/{{}}"
+    hidden = answer(client, "POST", url.format(foreign))
+    hidden_session = session_of(client)
+    missing = answer(client, "POST", url.format(unused))
+    assert hidden.status_code == missing.status_code
+    assert hidden.headers.get("Location") == missing.headers.get("Location")
+    assert hidden_session == session_of(client)
