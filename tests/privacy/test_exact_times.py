@@ -47,6 +47,8 @@ from tests import seeded
 from tests.casework.conftest import Driver, Staffed, complainant_browser, staff_browser
 from tests.conftest import (
     ON_POSTGRES,
+    AuthActions,
+    StaffFactory,
     StaffLogin,
     base_config,
     create_run_database,
@@ -513,3 +515,20 @@ def test_gunicorn_with_the_production_config_logs_no_address_query_or_time(
     today = datetime.now(UTC).date().isoformat()
     assert f"- - - - {today} GET /healthz 200" in lines
     assert any(line.endswith(f"{today} GET /my-complaint/documents/- 302") for line in lines)
+
+
+def test_the_administrators_audit_page_shows_a_complainants_act_as_its_day_only(
+    app: Flask, client: FlaskClient, officer: StaffLogin, make_staff: StaffFactory
+) -> None:
+    with app.app_context():
+        filed = seeded.file_seeded("anonymous")
+        db.session.commit()
+        entry = db.session.execute(
+            select(AuditEntry).where(AuditEntry.action == "case.submitted")
+        ).scalar_one()
+        assert entry.actor_kind == "complainant" and is_midnight(entry.occurred_at)
+        day = as_utc(entry.occurred_at).date().isoformat()
+    AuthActions(client).sign_in(make_staff("admin"))
+    page = client.get("/admin/audit").text
+    row = next(line for line in page.splitlines() if filed.reference in line)
+    assert f"<td>{day}</td>" in row and "00:00" not in row
