@@ -362,7 +362,7 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
     if not ON_POSTGRES:
         yield f"sqlite:///{tmp_path / 'coarse.sqlite3'}"
         return
-    url = create_run_database("mediation_coarse_times_test")
+    url = create_run_database("mediation_migration_test")  # one of the run's own databases
     yield url
     drop_run_database(url)
 
