@@ -408,7 +408,7 @@ def deliver_pending(
                 row.status = "failed"
                 failed += 1
             else:
-                row.not_before = later_of(row.not_before, now) + RETRY_AFTER * row.attempts
+                row.not_before = _later_of(row.not_before, now) + RETRY_AFTER * row.attempts
             log.warning("Notification %s not delivered (attempt %s)", row.id, row.attempts)
             continue
         row.status = "sent"
@@ -426,7 +426,7 @@ def deliver_pending(
     return DeliveryReport(sent, skipped, failed, waiting)
 
 
-def later_of(moment: datetime | None, now: datetime) -> datetime:
+def _later_of(moment: datetime | None, now: datetime) -> datetime:
     return now if moment is None else max(as_utc(moment), now)
 
 
