@@ -272,7 +272,7 @@ def vault_purge_expired() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from mediation.commands import casework, intake, statistics
+    from mediation.commands import casework, intake, outbox, statistics
 
     for group in (
         users_cli,
@@ -282,6 +282,7 @@ def register_cli(app: Flask) -> None:
         vault_cli,
         intake.group,
         casework.group,
+        outbox.group,
         statistics.group,
     ):
         app.cli.add_command(group)

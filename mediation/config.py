@@ -55,6 +55,10 @@ class Defaults:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = "no-reply@compact-mediation.example.org"
+    # An email a complainant's act causes waits a random time in this range (minutes),
+    # then goes with the next `flask outbox deliver` (cron): no recipient learns from it
+    # when the complainant acted. Staff acts' emails are not delayed.
+    OUTBOX_DELAY_MINUTES = (5, 60)
 
     SERVICE_URL = "http://127.0.0.1:5000"
     TRUSTED_PROXIES = 0  # how many reverse proxies set X-Forwarded-For in front of the app

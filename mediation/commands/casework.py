@@ -9,6 +9,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from mediation.commands import outbox
 from mediation.commands.officer_sign_in import fail, sign_in_case_officer
 from mediation.domain import workflow
 from mediation.domain.permissions import CASE_OFFICER
@@ -20,7 +21,6 @@ from mediation.services import (
     case_access,
     case_clocks,
     case_queue,
-    notifications,
     outcomes,
     respondents,
     routing,
@@ -277,20 +277,7 @@ def invite(officer_email: str, reference: str, email: str, name: str) -> None:
 
 
 @group.command("send-mail")
-@click.option(
-    "--officer",
-    "officer_email",
-    default=None,
-    help="A case officer, so that complainants' emails can be addressed too.",
-)
+@click.option("--officer", "officer_email", default=None, help=outbox.OFFICER_HELP)
 def send_mail(officer_email: str | None) -> None:
-    """Deliver the email outbox (run from cron). Without --officer, staff emails only."""
-    key = sign_in_case_officer(officer_email)[1] if officer_email else None
-    if not notifications.mail_configured():
-        fail("MAIL_SERVER is not set.")
-    report = notifications.deliver_pending(database(), officer_key=key)
-    db.session.commit()
-    click.echo(
-        f"{report.sent} sent, {report.skipped} skipped, {report.failed} failed, "
-        f"{report.waiting} waiting for a case officer."
-    )
+    """Deliver the email outbox: the same as `flask outbox deliver`."""
+    outbox.deliver_and_report(officer_email)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.extensions import db
-from mediation.models.time import utcnow
+from mediation.models.time import utc_day
 
 
 class CaseClock(db.Model):  # type: ignore[name-defined,misc]
@@ -270,7 +270,12 @@ class Notification(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The day only: a row queued by a complainant's act must not time it (G11).
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_day)
+    # Not sent before this: a random delay after a complainant's act, so that no email a
+    # public body (or anyone) receives is timed by it; none for staff acts. Also pushed
+    # back after a failed attempt.
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     recipient_kind: Mapped[str] = mapped_column(String(20))  # staff / complainant
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

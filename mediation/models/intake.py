@@ -8,7 +8,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.extensions import db
-from mediation.models.time import utcnow
+from mediation.models.time import utc_day
 
 
 class Draft(db.Model):  # type: ignore[name-defined,misc]
@@ -26,9 +26,12 @@ class Draft(db.Model):  # type: ignore[name-defined,misc]
     answers: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The reference and passphrase, sealed under the draft key, until the receipt is shown.
     receipt: Mapped[bytes | None] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Days only, and the deadline rounded up to a midnight; the exact 24 hours are in
+    # `clock`, sealed under the draft key (services/sealed_clocks.py).
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_day)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_day)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    clock: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     documents: Mapped[list[DraftDocument]] = relationship(
         back_populates="draft", cascade="all, delete-orphan", order_by="DraftDocument.id"
@@ -47,7 +50,7 @@ class DraftDocument(db.Model):  # type: ignore[name-defined,misc]
     )
     sealed_name: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_content: Mapped[bytes] = mapped_column(LargeBinary)
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_day)
 
     draft: Mapped[Draft] = relationship(back_populates="documents")
 
@@ -77,9 +80,11 @@ class ComplainantSession(db.Model):  # type: ignore[name-defined,misc]
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     key_id: Mapped[str] = mapped_column(String(32))
     blob: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Slides forward on each request: the session idles out like the cookie does.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_day)
+    # The midnight after the idle deadline, enough to purge the row; the exact idle and
+    # longest deadlines are in `clock`, sealed under the cookie's key.
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    clock: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class SignInFailure(db.Model):  # type: ignore[name-defined,misc]
@@ -114,5 +119,8 @@ class ApiIdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The day, and the deadline rounded up to a midnight; the exact 24 hours are in
+    # `clock`, sealed under a key only the idempotency key itself gives.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_day)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    clock: Mapped[bytes | None] = mapped_column(LargeBinary)

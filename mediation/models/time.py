@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mediation.domain.coarse_time import day_start
+
 
 def utcnow() -> datetime:
     """The current time in UTC, timezone-aware."""
@@ -15,3 +17,8 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def utc_day() -> datetime:
+    """Midnight UTC today: the time a complainant-originated row keeps (G11)."""
+    return day_start(utcnow())

@@ -67,6 +67,18 @@ def mediator_case(
     return case, key
 
 
+def identity_case(session: Session, user: StaffUser, reference: str) -> Case:
+    """A case whose identity pages the user may use: any case for a case officer, their
+    own assigned case for a mediator. Anyone else's case is CaseNotFound, exactly as a
+    reference that does not exist (G11)."""
+    case = find(session, reference)
+    if user.role == CASE_OFFICER:
+        return case
+    if user.role == MEDIATOR and case.mediator_id == user.id:
+        return case
+    raise CaseNotFound()
+
+
 def respondent_can_see(session: Session, user: StaffUser, case: Case) -> bool:
     if user.role != RESPONDENT or user.respondent_body_id is None:
         return False

@@ -28,10 +28,11 @@ from flask import current_app
 from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
+from mediation.domain.coarse_time import day_end, day_start
 from mediation.models.cases import Case
 from mediation.models.intake import ComplainantSession, SignInFailure
 from mediation.models.time import as_utc
-from mediation.services import complaints
+from mediation.services import complaints, sealed_clocks
 from mediation.services.complaints import UnknownCaseOrPassphrase, normalise_reference
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import printable
@@ -151,21 +152,31 @@ def sign_in(
     # The real complainant got in: their own slips at this reference no longer count.
     session.execute(delete(SignInFailure).where(SignInFailure.key_hash == reference_key))
     session.execute(delete(ComplainantSession).where(ComplainantSession.expires_at <= now))
+    # The blob's readable expiry is the midnight after the longest deadline, so that it
+    # does not say when the complainant signed in; the exact one is in the sealed clock.
     blob, cookie_key = seal_for_custody(
-        keypair.private, keypair.suite, lifetime=SESSION_CAP.total_seconds(), now=now.timestamp()
+        keypair.private, keypair.suite, lifetime=0, now=day_end(now + SESSION_CAP).timestamp()
     )
     ticket = ComplainantTicket(secrets.token_hex(32), encode_cookie_key(cookie_key))
-    session.add(
-        ComplainantSession(
-            id=ticket.session_id,
-            case_id=case.id,
-            key_id=keypair.key_id,
-            blob=blob,
-            created_at=now,
-            expires_at=now + IDLE_TIMEOUT,
-        )
+    row = ComplainantSession(
+        id=ticket.session_id,
+        case_id=case.id,
+        key_id=keypair.key_id,
+        blob=blob,
+        created_at=day_start(now),
     )
+    _set_clock(row, cookie_key, idle_until=now + IDLE_TIMEOUT, longest=now + SESSION_CAP)
+    session.add(row)
     return ticket
+
+
+def _set_clock(
+    row: ComplainantSession, cookie_key: bytes, *, idle_until: datetime, longest: datetime
+) -> None:
+    """The exact deadlines sealed under the cookie's key; readable, only the midnight
+    after the idle one, enough to purge the row (G11)."""
+    row.clock = sealed_clocks.seal([idle_until, longest], cookie_key, f"session:{row.id}")
+    row.expires_at = day_end(idle_until)
 
 
 def current(
@@ -178,13 +189,20 @@ def current(
     if row is None or as_utc(row.expires_at) <= now:
         return None
     try:
-        keypair = open_custody(row.blob, decode_cookie_key(ticket.cookie_key), now=now.timestamp())
+        cookie_key = decode_cookie_key(ticket.cookie_key)
+    except VaultError:
+        return None
+    deadlines = sealed_clocks.open_clock(row.clock, cookie_key, f"session:{row.id}", 2)
+    if deadlines is None or now >= min(deadlines):
+        return None
+    try:
+        keypair = open_custody(row.blob, cookie_key, now=now.timestamp())
     except VaultError:
         return None
     case = session.get(Case, row.case_id)
     if case is None or keypair.key_id != case.complainant_key_id:
         return None
-    row.expires_at = now + IDLE_TIMEOUT
+    _set_clock(row, cookie_key, idle_until=now + IDLE_TIMEOUT, longest=deadlines[1])
     return case, keypair
 
 
@@ -197,7 +215,8 @@ def sign_out(session: Session, ticket: ComplainantTicket | None) -> None:
 
 
 def purge_expired(session: Session, now: datetime) -> int:
-    """Delete idle sessions and failures older than the counting window."""
+    """Delete sessions past the midnight after their idle deadline (all the row says of
+    it) and failures older than the counting window."""
     result = session.execute(delete(ComplainantSession).where(ComplainantSession.expires_at <= now))
     sessions = cast(CursorResult[Any], result).rowcount
     session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= now - FAILURE_WINDOW))

@@ -17,8 +17,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from mediation.domain.coarse_time import day_end, day_start
 from mediation.models.intake import Draft, DraftDocument
 from mediation.models.time import as_utc
+from mediation.services import sealed_clocks
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import (
     MAX_DOCUMENTS,
@@ -138,13 +140,8 @@ def start(session: Session, now: datetime) -> DraftTicket:
     """A new empty draft and its key (for the cookie). Caller commits."""
     purge_expired(session, now)
     ticket = DraftTicket(secrets.token_hex(32), generate_symmetric_key())
-    draft = Draft(
-        id=ticket.draft_id,
-        status=OPEN,
-        created_at=now,
-        updated_at=now,
-        expires_at=now + DRAFT_LIFETIME,
-    )
+    draft = Draft(id=ticket.draft_id, status=OPEN, created_at=day_start(now))
+    _touch(draft, ticket, now)
     draft.answers = encrypt_symmetric(b"{}", ticket.key, _answers_context(draft.id))
     session.add(draft)
     return ticket
@@ -157,6 +154,11 @@ def find(session: Session, ticket: DraftTicket | None, now: datetime) -> Draft |
     draft = session.get(Draft, ticket.draft_id)
     if draft is None or as_utc(draft.expires_at) <= now:
         return None
+    # A draft from before the exact deadline was sealed has only the rounded-up one.
+    if draft.clock is not None:
+        deadline = sealed_clocks.open_clock(draft.clock, ticket.key, _clock_context(draft.id), 1)
+        if deadline is None or deadline[0] <= now:
+            return None
     return draft
 
 
@@ -195,12 +197,20 @@ def save_step(
     draft.answers = encrypt_symmetric(
         json.dumps(saved).encode("utf-8"), ticket.key, _answers_context(draft.id)
     )
-    _touch(draft, now)
+    _touch(draft, ticket, now)
 
 
-def _touch(draft: Draft, now: datetime) -> None:
-    draft.updated_at = now
-    draft.expires_at = now + DRAFT_LIFETIME
+def _clock_context(draft_id: str) -> str:
+    return f"draft:{draft_id}:expiry"
+
+
+def _touch(draft: Draft, ticket: DraftTicket, now: datetime) -> None:
+    """Keep the draft another 24 hours: exactly under the draft key, and readable only as
+    the day it was saved and the midnight after its deadline (G11)."""
+    deadline = now + DRAFT_LIFETIME
+    draft.updated_at = day_start(now)
+    draft.expires_at = day_end(deadline)
+    draft.clock = sealed_clocks.seal([deadline], ticket.key, _clock_context(draft.id))
 
 
 def add_document(
@@ -225,7 +235,13 @@ def add_document(
         raise DocumentRefused(
             f"“{name}” would take your documents over {megabytes(max_total_bytes)} in all."
         )
+<<<<<<< HEAD
     document = DraftDocument(sealed_name=b"", sealed_content=b"", added_at=now)
+=======
+    document = DraftDocument(
+        size=len(content), sealed_name=b"", sealed_content=b"", added_at=day_start(now)
+    )
+>>>>>>> h-times
     draft.documents.append(document)
     session.flush()
     document.sealed_name = encrypt_symmetric(
@@ -236,8 +252,13 @@ def add_document(
     document.sealed_content = encrypt_symmetric(
         content, ticket.key, _document_context(draft.id, document.id, "content")
     )
+<<<<<<< HEAD
     _touch(draft, now)
     return DocumentInfo(document.id, name, len(content))
+=======
+    _touch(draft, ticket, now)
+    return DocumentInfo(document.id, name, document.size)
+>>>>>>> h-times
 
 
 def list_documents(
@@ -267,10 +288,11 @@ def remove_document(
     session: Session, ticket: DraftTicket | None, document_id: int, now: datetime
 ) -> None:
     draft = open_draft(session, ticket, now)
+    assert ticket is not None
     for document in list(draft.documents):
         if document.id == document_id:
             draft.documents.remove(document)
-    _touch(draft, now)
+    _touch(draft, ticket, now)
 
 
 def discard(session: Session, ticket: DraftTicket | None) -> None:
@@ -282,7 +304,8 @@ def discard(session: Session, ticket: DraftTicket | None) -> None:
 
 
 def purge_expired(session: Session, now: datetime) -> int:
-    """Delete drafts (and their files, and unshown receipts) past their expiry."""
+    """Delete drafts (and their files, and unshown receipts) past their expiry, as the row
+    says it: the midnight after the exact deadline, which only the draft key can read."""
     expired = list(session.execute(select(Draft.id).where(Draft.expires_at <= now)).scalars())
     if expired:
         session.execute(delete(DraftDocument).where(DraftDocument.draft_id.in_(expired)))

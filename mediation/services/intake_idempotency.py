@@ -25,10 +25,11 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mediation.domain.coarse_time import day_end, day_start
 from mediation.models.cases import Case
 from mediation.models.intake import ApiIdempotencyKey
 from mediation.models.time import as_utc
-from mediation.services import intake
+from mediation.services import intake, sealed_clocks
 from mediation.services.complaints import Filed
 from mediation.services.errors import InvalidInput, ServiceError
 
@@ -99,8 +100,23 @@ def fingerprint(key: str, data: Any) -> tuple[str, str]:
     return _keyed("key", raw_key), _keyed("request", raw_key, body.encode("ascii"))
 
 
+def _clock_key(key: str) -> bytes:
+    return sealed_clocks.key_from_secret("api-idempotency", key.encode("ascii"))
+
+
+def _expired(row: ApiIdempotencyKey, key: str, now: datetime) -> bool:
+    """Past its 24 hours: exactly, under the key itself, or as the row says it (the
+    midnight after) for a row from before the exact deadline was sealed."""
+    if as_utc(row.expires_at) <= now:
+        return True
+    if row.clock is None:
+        return False
+    deadline = sealed_clocks.open_clock(row.clock, _clock_key(key), row.key_hash, 1)
+    return deadline is None or deadline[0] <= now
+
+
 def _earlier(
-    session: Session, key_hash: str, request_hash: str, now: datetime
+    session: Session, key: str, key_hash: str, request_hash: str, now: datetime
 ) -> AlreadyFiled | None:
     """What this key filed before, if it is still live; an expired key is forgotten now."""
     row = session.execute(
@@ -108,7 +124,7 @@ def _earlier(
     ).scalar_one_or_none()
     if row is None:
         return None
-    if as_utc(row.expires_at) <= now:
+    if _expired(row, key, now):
         session.delete(row)
         session.flush()
         return None
@@ -136,12 +152,19 @@ def file_from_api(
         complaint = intake.complaint_from_json(data, max_document_bytes=max_document_bytes)
         return intake.submit_complaint(session, complaint, channel="api")
     key_hash, request_hash = fingerprint(check_key(key), data)
-    earlier = _earlier(session, key_hash, request_hash, now)
+    earlier = _earlier(session, key, key_hash, request_hash, now)
     if earlier is not None:
         return earlier
     complaint = intake.complaint_from_json(data, max_document_bytes=max_document_bytes)
+    # Stored as the day and the midnight after the deadline; the exact deadline is sealed
+    # under the key itself, which only the client holds (G11).
+    deadline = now + KEY_LIFETIME
     claim = ApiIdempotencyKey(
-        key_hash=key_hash, request_hash=request_hash, created_at=now, expires_at=now + KEY_LIFETIME
+        key_hash=key_hash,
+        request_hash=request_hash,
+        created_at=day_start(now),
+        expires_at=day_end(deadline),
+        clock=sealed_clocks.seal([deadline], _clock_key(key), key_hash),
     )
     session.add(claim)
     try:
@@ -149,7 +172,7 @@ def file_from_api(
     except IntegrityError:
         # Another request with this key was filed between our look and our claim.
         session.rollback()
-        earlier = _earlier(session, key_hash, request_hash, now)
+        earlier = _earlier(session, key, key_hash, request_hash, now)
         if earlier is None:
             raise IdempotencyKeyBusy() from None
         return earlier
@@ -159,6 +182,7 @@ def file_from_api(
 
 
 def purge_expired(session: Session, now: datetime) -> int:
-    """Forget keys older than 24 hours. Caller commits."""
+    """Forget keys past the midnight after their 24 hours (all the row says of when they
+    were made); a key sent again after its 24 hours is forgotten then. Caller commits."""
     result = session.execute(delete(ApiIdempotencyKey).where(ApiIdempotencyKey.expires_at <= now))
     return int(cast(CursorResult[Any], result).rowcount or 0)

@@ -7,15 +7,24 @@ sealed identity, which the server cannot open: their emails wait in the outbox (
 sealed") until a case officer's session (the web request of a signed-in custodian, or
 `flask cases send-mail --officer`) opens the identity in memory, checks that the
 complainant gave an address and asked for emails, sends, and forgets it.
+
+No email is ever sent from inside a complainant's request, and what a complainant's act
+queues waits a random delay first (OUTBOX_DELAY_MINUTES, 5 to 60 by default): the public
+body, a mediator or a case officer must not learn from an email's arrival the moment a
+complainant acted (G11). `flask outbox deliver`, run from cron, sends what is due; a
+signed-in staff member's request sends what is due at its end too, so staff acts still
+reach people promptly.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
@@ -26,7 +35,7 @@ from mediation.domain.permissions import CASE_OFFICER, RESPONDENT
 from mediation.models.cases import Case
 from mediation.models.casework import DisclosureStatement, Notification
 from mediation.models.staff import StaffUser
-from mediation.models.time import utcnow
+from mediation.models.time import as_utc, utcnow
 from mediation.services import case_keys
 from mediation.services.audit import Actor, record
 from mediation.services.case_keys import IDENTITY_KEY, field_context
@@ -38,6 +47,12 @@ log = logging.getLogger(__name__)
 STAFF = "staff"
 COMPLAINANT = "complainant"
 MAX_ATTEMPTS = 5
+# After a failed attempt, the next waits this long times the attempts made so far.
+RETRY_AFTER = timedelta(minutes=10)
+# Set in the session's info by a complainant's act: no mail goes from that request.
+COMPLAINANT_ACT = "complainant_act"
+# Random delays must not be guessable from earlier ones.
+_RANDOM = random.SystemRandom()
 SUBJECT = "Compact Mediation: something needs your attention"
 # The identity key a complainant ticks to ask for emails (set by the complaint form).
 CONSENT_KEYS = ("email_updates", "notify_by_email")
@@ -145,6 +160,12 @@ def case_link(case: Case, audience: str) -> str:
     return f"/casework/cases/{case.reference}"
 
 
+def complainant_delay() -> timedelta:
+    """A random wait for an email a complainant's act caused, within OUTBOX_DELAY_MINUTES."""
+    low, high = (float(m) for m in current_app.config["OUTBOX_DELAY_MINUTES"])
+    return timedelta(minutes=_RANDOM.uniform(low, max(low, high)))
+
+
 def _queue(
     session: Session,
     *,
@@ -153,6 +174,7 @@ def _queue(
     link: str,
     user_id: int | None = None,
     case: Case | None = None,
+    delayed: bool = False,
 ) -> Notification:
     row = Notification(
         recipient_kind=kind,
@@ -162,19 +184,29 @@ def _queue(
         link_path=link,
         status="pending",
         attempts=0,
+        not_before=utcnow() + complainant_delay() if delayed else None,
     )
     session.add(row)
     session.info["outbox"] = True
+    if delayed:
+        session.info[COMPLAINANT_ACT] = True
     return row
 
 
 def notify_staff(
-    session: Session, users: Iterable[StaffUser], topic: str, link: str, *, skip: int | None
+    session: Session,
+    users: Iterable[StaffUser],
+    topic: str,
+    link: str,
+    *,
+    skip: int | None,
+    delayed: bool = False,
 ) -> int:
+    """Queue one email to each active user but `skip`; `delayed` for a complainant's act."""
     count = 0
     for user in users:
         if user.active and user.id != skip:
-            _queue(session, kind=STAFF, topic=topic, link=link, user_id=user.id)
+            _queue(session, kind=STAFF, topic=topic, link=link, user_id=user.id, delayed=delayed)
             count += 1
     return count
 
@@ -225,18 +257,22 @@ def notify(
     actor: Actor,
     mediator_id: int | None = None,
 ) -> None:
-    """Queue one topic for one audience of a case, never to the person who acted."""
+    """Queue one topic for one audience of a case, never to the person who acted; what a
+    complainant's act causes waits a random delay (see the module's docstring)."""
     skip = actor.id if actor.kind == "staff" else None
+    delayed = actor.kind == COMPLAINANT
     if audience == "case_officers":
-        notify_staff(session, case_officers(session), topic, case_link(case, "staff"), skip=skip)
+        link = case_link(case, "staff")
+        notify_staff(session, case_officers(session), topic, link, skip=skip, delayed=delayed)
     elif audience == "respondents":
         link = case_link(case, "respondent")
-        notify_staff(session, body_staff(session, case), topic, link, skip=skip)
+        notify_staff(session, body_staff(session, case), topic, link, skip=skip, delayed=delayed)
     elif audience in {"mediator", "offered_mediator"}:
         target = mediator_id if audience == "offered_mediator" else case.mediator_id
         user = session.get(StaffUser, target) if target else None
         if user is not None:
-            notify_staff(session, [user], topic, case_link(case, "mediator"), skip=skip)
+            link = case_link(case, "mediator")
+            notify_staff(session, [user], topic, link, skip=skip, delayed=delayed)
     elif audience == COMPLAINANT:
         if actor.kind != COMPLAINANT:
             notify_complainant(session, case, topic)
@@ -333,14 +369,23 @@ class DeliveryReport:
 
 
 def deliver_pending(
-    session: Session, *, officer_key: KeyPair | None = None, limit: int = 200
+    session: Session,
+    *,
+    officer_key: KeyPair | None = None,
+    limit: int = 200,
+    now: datetime | None = None,
 ) -> DeliveryReport:
-    """Send what is waiting. Caller commits. With a custodian's key, complainants' too."""
+    """Send what is due (`not_before` passed). Caller commits. With a custodian's key,
+    complainants' emails too. A failed attempt is tried again later, up to MAX_ATTEMPTS."""
     if not mail_configured():
         return DeliveryReport()
+    now = now or utcnow()
     rows = session.execute(
         select(Notification)
-        .where(Notification.status == "pending")
+        .where(
+            Notification.status == "pending",
+            (Notification.not_before.is_(None)) | (Notification.not_before <= now),
+        )
         .order_by(Notification.id)
         .limit(limit)
     ).scalars()
@@ -362,6 +407,8 @@ def deliver_pending(
             if row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
                 failed += 1
+            else:
+                row.not_before = _later_of(row.not_before, now) + RETRY_AFTER * row.attempts
             log.warning("Notification %s not delivered (attempt %s)", row.id, row.attempts)
             continue
         row.status = "sent"
@@ -377,6 +424,10 @@ def deliver_pending(
                 details={"notification_id": row.id, "topic": row.topic},
             )
     return DeliveryReport(sent, skipped, failed, waiting)
+
+
+def _later_of(moment: datetime | None, now: datetime) -> datetime:
+    return now if moment is None else max(as_utc(moment), now)
 
 
 class _Waiting(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import flash, make_response, redirect, url_for
+from flask import abort, flash, make_response, redirect, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -18,7 +18,13 @@ from mediation.domain.taxonomy import load_taxonomy
 from mediation.extensions import database, db
 from mediation.models.cases import Case
 from mediation.models.casework import Outcome
-from mediation.services import case_files, disclosure_statements, mediation_work, outcomes
+from mediation.services import (
+    case_access,
+    case_files,
+    disclosure_statements,
+    mediation_work,
+    outcomes,
+)
 from mediation.services.errors import ServiceError
 from mediation.web.access import current_keypair, signed_in_user
 from mediation.web.casework.forms import MessageForm, NoteForm, OutcomeForm, StatementForm
@@ -36,8 +42,11 @@ class CasePage:
         return redirect(url_for(self.endpoint, reference=reference) + anchor)
 
     def refused(self, exc: ServiceError, reference: str, anchor: str = "") -> Response:
-        """Undo what the refused action began and say why, on the page."""
+        """Undo what the refused action began and say why, on the page; a case they may
+        not have is the same bare 404 as one that does not exist (G11)."""
         db.session.rollback()
+        if isinstance(exc, case_access.CaseNotFound):
+            abort(404)
         flash(str(exc), "error")
         return self.back(reference, anchor)
 

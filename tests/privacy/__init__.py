@@ -1,1 +1,2 @@
-"""Tests that what is stored says no more than its content: lengths and sizes."""
+"""Tests that what is stored, logged or answered says no more than its content (G11):
+lengths and sizes, times, existence."""

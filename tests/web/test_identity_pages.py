@@ -78,16 +78,22 @@ def test_mediator_asks_officer_approves_mediator_sees_identity(
         assert log[-1].what == "saw who complained"
 
 
-def test_an_unassigned_mediator_is_refused_the_identity_page(
+def test_an_unassigned_mediator_is_refused_the_identity_page_as_if_there_were_no_case(
     app: Flask, make_staff: StaffFactory
 ) -> None:
+    """Refused (it was a 403 before G11's "a case a role may not see answers exactly as
+    one that does not exist"): now the same 404 as a reference that does not exist."""
     make_staff("case_officer")
     mediator = make_staff("mediator")
     with app.app_context():
         filed = seeded.file_seeded()
         db.session.commit()
     client = signed_in(app, mediator)
-    assert client.get(f"/identity/cases/{filed.reference}").status_code == 403
+    for page in ("/identity/cases/{}", "/identity/cases/{}/request"):
+        refused = client.get(page.format(filed.reference))
+        missing = client.get(page.format(complaints.new_reference()))
+        assert refused.status_code == missing.status_code == 404
+        assert refused.data == missing.data
 
 
 def test_custody_page_gives_a_new_case_officer_the_keys(

@@ -66,10 +66,16 @@ OWN_FORMS = frozenset({"decline", "start_informal", "offer_mediation", "appoint_
 
 @blueprint.after_app_request
 def _deliver_notifications(response: Response) -> Response:
-    """Send what this request queued, once it is committed; a complainant's email only in
-    a case officer's request, whose key can open the address (see services.notifications)."""
+    """Send what is due once a signed-in staff member's request that queued mail is
+    committed; a complainant's email only in a case officer's request, whose key can open
+    the address (see services.notifications). Never in anyone else's request: what a
+    complainant's act queues waits its random delay for `flask outbox deliver` (G11)."""
     session = database()
-    if not session.info.pop("outbox", False) or not notifications.mail_configured():
+    queued = session.info.pop("outbox", False)
+    complainant_act = session.info.pop(notifications.COMPLAINANT_ACT, False)
+    if not queued or complainant_act or not current_user.is_authenticated:
+        return response
+    if not notifications.mail_configured():
         return response
     officer_key = None
     try:
@@ -80,7 +86,7 @@ def _deliver_notifications(response: Response) -> Response:
     try:
         notifications.deliver_pending(session, officer_key=officer_key)
         db.session.commit()
-    except Exception:  # mail must never break the page; `flask cases send-mail` retries
+    except Exception:  # mail must never break the page; `flask outbox deliver` retries
         db.session.rollback()
     return response
 

@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from mediation.domain.permissions import CASE_OFFICER, Permission
+from mediation.domain.permissions import Permission
 from mediation.extensions import database, db
 from mediation.models.cases import Case, IdentityRequest
 from mediation.models.staff import StaffUser
-from mediation.services import complaints, identity_access, vault_admin
+from mediation.services import case_access, identity_access, vault_admin
 from mediation.services.errors import ServiceError
 from mediation.vault import VaultError
 from mediation.web.access import current_keypair, requires, signed_in_user
@@ -20,10 +20,12 @@ blueprint = Blueprint("identity", __name__, url_prefix="/identity")
 
 
 def _case(reference: str) -> Case:
-    case = complaints.find_case(database(), reference)
-    if case is None:
+    """The case if the signed-in user may use its identity pages; otherwise the same bare
+    404 as for a reference that does not exist, so that no one learns which cases exist."""
+    try:
+        return case_access.identity_case(database(), signed_in_user(), reference)
+    except case_access.CaseNotFound:
         abort(404)
-    return case
 
 
 @blueprint.route("/requests")
@@ -109,8 +111,6 @@ def view(reference: str) -> Response | str:
     form = ReasonForm()
     error = None
     identity = None
-    if user.role != CASE_OFFICER and case.mediator_id != user.id:
-        abort(403)
     if form.validate_on_submit():
         try:
             identity = identity_access.read_identity(
