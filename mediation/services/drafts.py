@@ -235,13 +235,7 @@ def add_document(
         raise DocumentRefused(
             f"“{name}” would take your documents over {megabytes(max_total_bytes)} in all."
         )
-<<<<<<< HEAD
-    document = DraftDocument(sealed_name=b"", sealed_content=b"", added_at=now)
-=======
-    document = DraftDocument(
-        size=len(content), sealed_name=b"", sealed_content=b"", added_at=day_start(now)
-    )
->>>>>>> h-times
+    document = DraftDocument(sealed_name=b"", sealed_content=b"", added_at=day_start(now))
     draft.documents.append(document)
     session.flush()
     document.sealed_name = encrypt_symmetric(
@@ -252,13 +246,8 @@ def add_document(
     document.sealed_content = encrypt_symmetric(
         content, ticket.key, _document_context(draft.id, document.id, "content")
     )
-<<<<<<< HEAD
-    _touch(draft, now)
-    return DocumentInfo(document.id, name, len(content))
-=======
     _touch(draft, ticket, now)
-    return DocumentInfo(document.id, name, document.size)
->>>>>>> h-times
+    return DocumentInfo(document.id, name, len(content))
 
 
 def list_documents(
