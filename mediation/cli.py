@@ -272,7 +272,7 @@ def vault_purge_expired() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from mediation.commands import casework, intake, statistics
+    from mediation.commands import backup, casework, intake, statistics
 
     for group in (
         users_cli,
@@ -283,5 +283,6 @@ def register_cli(app: Flask) -> None:
         intake.group,
         casework.group,
         statistics.group,
+        backup.group,
     ):
         app.cli.add_command(group)
