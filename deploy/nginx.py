@@ -119,7 +119,7 @@ class Proxy:
         if shutil.which(NGINX) is None and not Path(NGINX).exists():
             raise RuntimeError(f"{NGINX} is missing: `make proxy-deps` installs Debian's nginx")
         self.process = subprocess.Popen(  # noqa: S603 (a fixed program, our own arguments)
-            [NGINX, "-p", str(self.site.state), "-c", str(self.config), "-g", "daemon off;"],
+            [NGINX, "-c", str(self.config), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
