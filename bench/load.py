@@ -113,11 +113,17 @@ class Client:
         try:
             if self.connection is not None and self.connected_from != source:
                 self.close()
-            if self.connection is None:
-                self.connection = self.proxy.connection(source)
-                self.connected_from = source
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
+            reused = self.connection is not None
+            try:
+                response = self.exchange(method, path, body, headers, source)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if not reused:
+                    raise
+                # nginx closes a keep-alive connection idle past its keepalive_timeout (a
+                # member of staff waits while the others sign in): a browser then sends
+                # the request again on a new connection, and so does this client.
+                self.close()
+                response = self.exchange(method, path, body, headers, source)
             text = response.read().decode("utf-8", "replace")
             status = response.status
             answer = {k.lower(): v for k, v in response.getheaders()}
@@ -134,6 +140,15 @@ class Client:
         if error:
             raise Failure(error)
         return answer, text
+
+    def exchange(
+        self, method: str, path: str, body: str | None, headers: dict[str, str], source: str
+    ) -> http.client.HTTPResponse:
+        if self.connection is None:
+            self.connection = self.proxy.connection(source)
+            self.connected_from = source
+        self.connection.request(method, path, body=body, headers=headers)
+        return self.connection.getresponse()
 
     def csrf(self, name: str, path: str) -> str:
         _, page = self.request(name, "GET", path)

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.nginx import Proxy, client_context
+from mediation import PROJECT_ROOT
 
 __all__ = ["client_context"]
-from mediation import PROJECT_ROOT
+
+SECRET_KEY = "shared-production-test-secret"
 
 
 def free_port() -> int:
@@ -73,7 +75,7 @@ def production(database_url: str, instance: Path, *, workers: int = 3) -> Iterat
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "shared-production-test-secret",
+        "SECRET_KEY": SECRET_KEY,
         "MEDIATION_INSTANCE_PATH": str(instance),
         "TRUSTED_PROXIES": "1",
     }

@@ -56,11 +56,18 @@ class Browser:
         self.at = at
         self.cookie = ""
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> Any:
         from urllib.parse import urlencode
 
         connection = self.at.connection()
         headers = {"Cookie": self.cookie} if self.cookie else {}
+        headers.update(extra or {})
         body = None
         if form is not None:
             body = urlencode(form)
@@ -126,6 +133,40 @@ def test_gunicorn_with_several_workers_behind_nginx_serves_one_session(
             assert response.status == 413
         finally:
             too_big.close()
+
+
+def test_the_app_behind_nginx_sees_the_address_nginx_saw_not_a_forged_one(
+    app: Flask, app_config: dict[str, Any], tmp_path: Path
+) -> None:
+    """nginx replaces the X-Forwarded-For a client sends with the address it saw, so with
+    TRUSTED_PROXIES=1 a failed complainant sign-in counts against the real client (a keyed
+    hash of 127.0.0.1 here), not against whatever address the client claimed."""
+    from sqlalchemy import select
+
+    from mediation.models.intake import SignInFailure
+    from mediation.services.complainant_sessions import throttle_keys
+
+    reference = "CM-AAAA-AAAA"
+    with served.production(
+        app_config["SQLALCHEMY_DATABASE_URI"], tmp_path / "instance", workers=1
+    ) as at:
+        browser = Browser(at)
+        token = browser.csrf("/my-complaint/sign-in")
+        status, _, _ = browser.request(
+            "POST",
+            "/my-complaint/sign-in",
+            {"csrf_token": token, "reference": reference, "passphrase": "not the right words"},
+            extra={"X-Forwarded-For": "203.0.113.9"},
+        )
+        assert status < 500
+    same_secret = create_app({**app_config, "SECRET_KEY": served.SECRET_KEY})
+    with same_secret.app_context():
+        counted = set(db.session.execute(select(SignInFailure.key_hash)).scalars())
+        real = throttle_keys(reference, "127.0.0.1")
+        forged = throttle_keys(reference, "203.0.113.9")
+        db.engine.dispose()
+    assert set(real) <= counted
+    assert not set(forged) & counted
 
 
 def test_each_sqlite_connection_keeps_the_larger_page_cache(app: Flask) -> None:

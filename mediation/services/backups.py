@@ -56,6 +56,8 @@ def create(url: str | URL, destination: Path) -> Made:
         raise BackupError(f"There is no folder {destination.parent}.")
     partial = destination.with_name(f".{destination.name}.partial")
     partial.unlink(missing_ok=True)
+    # Made readable by its owner only before a byte is written into it.
+    os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
@@ -66,7 +68,6 @@ def create(url: str | URL, destination: Path) -> Made:
             _run([_tool("pg_dump"), "--format=custom", "--file", str(partial)], parsed, "pg_dump")
         else:
             raise BackupError(f"No backup method for the {backend} database engine.")
-        partial.chmod(0o600)
         partial.rename(destination)
     finally:
         partial.unlink(missing_ok=True)
