@@ -164,6 +164,7 @@ def test_the_app_behind_nginx_sees_the_address_nginx_saw_not_a_forged_one(
         counted = set(db.session.execute(select(SignInFailure.key_hash)).scalars())
         real = throttle_keys(reference, "127.0.0.1")
         forged = throttle_keys(reference, "203.0.113.9")
+        db.session.remove()
         db.engine.dispose()
     assert set(real) <= counted
     assert not set(forged) & counted
