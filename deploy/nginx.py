@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import ipaddress
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -20,6 +20,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 CONFIG = Path(__file__).resolve().with_name("nginx.conf")
 NGINX = "/usr/sbin/nginx"
@@ -56,13 +61,6 @@ def render(site: Site) -> str:
 
 def self_signed_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
     """A throwaway certificate for `host` (tests and `make load` only), valid for a day."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     now = datetime.datetime.now(datetime.UTC)
@@ -116,7 +114,7 @@ class Proxy:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20) -> None:
-        if shutil.which(NGINX) is None and not Path(NGINX).exists():
+        if not Path(NGINX).exists():
             raise RuntimeError(f"{NGINX} is missing: `make proxy-deps` installs Debian's nginx")
         self.process = subprocess.Popen(  # noqa: S603 (a fixed program, our own arguments)
             [NGINX, "-c", str(self.config), "-g", "daemon off;"],
