@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app mediation
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest install instance bench clean browser-deps bandit audit load
+.PHONY: run test lint typecheck pytest install instance bench clean browser-deps proxy-deps bandit audit load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,8 @@ run: instance
 	DEMO_MODE=1 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check mediation tests bench migrations
-	$(BIN)/ruff format --check mediation tests bench migrations
+	$(BIN)/ruff check mediation tests bench migrations deploy
+	$(BIN)/ruff format --check mediation tests bench migrations deploy
 
 typecheck: install
 	$(BIN)/mypy mediation
@@ -38,7 +38,12 @@ browser-deps: install
 	@if [ ! -x /usr/bin/chromium ]; then apt-get update && apt-get install -y chromium; fi
 	$(BIN)/python -m tests.browser.axe
 
-pytest: install browser-deps
+# The production set-up's reverse proxy (deploy/nginx.conf), which the production, hostile
+# client and load tests start: Debian's nginx, installed when missing.
+proxy-deps:
+	@if [ ! -x /usr/sbin/nginx ]; then apt-get update && apt-get install -y nginx; fi
+
+pytest: install browser-deps proxy-deps
 	$(BIN)/python -m pytest
 
 # Medium and high findings fail; the low ones are asserts that narrow types for mypy and
@@ -56,8 +61,8 @@ test: lint typecheck bandit audit pytest
 bench: install
 	$(BIN)/python bench/run.py
 
-# A scripted mix of traffic against gunicorn on PostgreSQL (not part of make test).
-load: install
+# A scripted mix of traffic against gunicorn behind nginx on PostgreSQL (not part of make test).
+load: install proxy-deps
 	$(BIN)/python bench/load.py
 
 clean:

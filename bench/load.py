@@ -1,4 +1,5 @@
-"""Load test: a scripted mix of traffic against gunicorn with several workers on PostgreSQL.
+"""Load test: a scripted mix of traffic against the production set-up on PostgreSQL: gunicorn
+with several workers on a unix socket, behind nginx with deploy/nginx.conf (TLS, buffering).
 
     make load            # 30 seconds, 9 staff + 3 visitors + an API client, 4 gunicorn workers
     python bench/load.py --seconds 60 --visitors 6 --api-rate 1 --workers 4 --cases 500
@@ -7,7 +8,9 @@ First every member of staff signs in (password and authenticator code, productio
 keys), two at a time, reported as `signin` lines. Then, for --seconds, the steady mix: staff
 of every role browse every page of their menu and the identity pages, visitors read the
 public pages and the complaint form, and (when the JSON API exists) a client files
-complaints through it at --api-rate a second. Traffic goes to 127.0.0.1 only and stops after
+complaints through it at --api-rate a second. Each client connects from an address of its
+own in 127.0.0.0/8, which nginx passes on and the app (TRUSTED_PROXIES=1) throttles by.
+Traffic goes to nginx on 127.0.0.1 only and stops after
 --seconds (and at most --max-requests). Prints requests per second and latency percentiles
 per kind of request and overall (`load` lines), and exits 1 on any error (any unexpected
 status, timeout or dropped connection). Not part of `make test`.
@@ -33,7 +36,8 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load_seed import Account, Seeded, prepare_database, seed
+from deploy.nginx import Proxy, client_context
 from mediation import PROJECT_ROOT
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/mediation_load"
@@ -73,12 +78,13 @@ class Recorder:
 class Client:
     """One browser's worth of HTTP: keep-alive, the session cookie and CSRF tokens."""
 
-    def __init__(self, port: int, recorder: Recorder, address: str) -> None:
-        self.port = port
+    def __init__(self, proxy: Proxied, recorder: Recorder, address: str) -> None:
+        self.proxy = proxy
         self.recorder = recorder
-        self.address = address  # as a proxy would report it (TRUSTED_PROXIES=1)
+        self.address = address  # the loopback address this client connects from
         self.cookie = ""
-        self.connection: http.client.HTTPConnection | None = None
+        self.connection: http.client.HTTPSConnection | None = None
+        self.connected_from = ""
 
     def request(
         self,
@@ -91,7 +97,8 @@ class Client:
         expect: int = 200,
         address: str | None = None,
     ) -> tuple[dict[str, str], str]:
-        headers = {"X-Forwarded-For": address or self.address}
+        headers = {}
+        source = address or self.address
         if self.cookie:
             headers["Cookie"] = self.cookie
         body: str | None = None
@@ -104,10 +111,19 @@ class Client:
         started = time.perf_counter()
         error = None
         try:
-            if self.connection is None:
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
+            if self.connection is not None and self.connected_from != source:
+                self.close()
+            reused = self.connection is not None
+            try:
+                response = self.exchange(method, path, body, headers, source)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if not reused:
+                    raise
+                # nginx closes a keep-alive connection idle past its keepalive_timeout (a
+                # member of staff waits while the others sign in): a browser then sends
+                # the request again on a new connection, and so does this client.
+                self.close()
+                response = self.exchange(method, path, body, headers, source)
             text = response.read().decode("utf-8", "replace")
             status = response.status
             answer = {k.lower(): v for k, v in response.getheaders()}
@@ -124,6 +140,15 @@ class Client:
         if error:
             raise Failure(error)
         return answer, text
+
+    def exchange(
+        self, method: str, path: str, body: str | None, headers: dict[str, str], source: str
+    ) -> http.client.HTTPResponse:
+        if self.connection is None:
+            self.connection = self.proxy.connection(source)
+            self.connected_from = source
+        self.connection.request(method, path, body=body, headers=headers)
+        return self.connection.getresponse()
 
     def csrf(self, name: str, path: str) -> str:
         _, page = self.request(name, "GET", path)
@@ -243,7 +268,7 @@ def api_client(body_id: int, rate: float) -> Callable[[Client, random.Random], N
                 "size_band": "small",
             }
         # Each complaint from its own client address, as many groups would send them.
-        address = f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
+        address = f"127.{number // 65536 % 256 + 100}.{number // 256 % 256}.{number % 256 + 1}"
         client.request(
             "POST /api/v1/complaints",
             "POST",
@@ -283,8 +308,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_gunicorn(database_url: str, instance: Path, workers: int) -> tuple[Any, int]:
-    port = free_port()
+@dataclass
+class Proxied:
+    """nginx's TLS port and the certificate it serves, for the clients."""
+
+    port: int
+    certificate: Path
+
+    def connection(self, source: str, timeout: float = 60) -> http.client.HTTPSConnection:
+        return http.client.HTTPSConnection(
+            "127.0.0.1",
+            self.port,
+            timeout=timeout,
+            context=client_context(self.certificate),
+            source_address=(source, 0),
+        )
+
+
+@contextmanager
+def production(database_url: str, instance: Path, workers: int) -> Iterator[Proxied]:
+    """The README's set-up: gunicorn on a unix socket, nginx (deploy/nginx.conf) in front."""
+    folder = Path(tempfile.mkdtemp(prefix="cm-load-"))  # short: a socket path's limit
+    upstream = f"unix:{folder / 'gunicorn.sock'}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -295,23 +340,36 @@ def start_gunicorn(database_url: str, instance: Path, workers: int) -> tuple[Any
     env.pop("DEMO_MODE", None)
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     server = subprocess.Popen(
-        [gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "mediation.wsgi:app"],
+        [gunicorn, "-w", str(workers), "-b", upstream, "mediation.wsgi:app"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server, port
-        except OSError:
+    proxy = Proxy(folder, free_port(), upstream)
+    try:
+        proxy.start()
+        proxied = Proxied(proxy.port, proxy.certificate)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = proxied.connection("127.0.0.1", timeout=2)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    connection.close()
+                    break
+                connection.close()
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("gunicorn did not answer through nginx")
             time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
+        yield proxied
+    finally:
+        proxy.stop()
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def machine(database_url: str) -> str:
@@ -358,22 +416,19 @@ def main() -> int:
             f"in {time.monotonic() - started:.1f} s",
             flush=True,
         )
-        server, port = start_gunicorn(database_url, instance, args.workers)
-        try:
-            return drive(port, seeded, args)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with production(database_url, instance, args.workers) as proxied:
+            return drive(proxied, seeded, args)
 
 
-def drive(port: int, seeded: Seeded, args: argparse.Namespace) -> int:
+def drive(proxied: Proxied, seeded: Seeded, args: argparse.Namespace) -> int:
     public_pages = ["/", "/privacy", "/accessibility", "/sign-in", "/static/css/main.css"]
     has_api = False
     for optional in ("/my-complaint/new/openness", "/my-complaint/sign-in", "/api/v1/openapi.json"):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = proxied.connection("127.0.0.1", timeout=10)
         connection.request("GET", optional)
         response = connection.getresponse()
         response.read()
+        connection.close()
         if response.status == 200:
             public_pages.append(optional)
             has_api = has_api or optional.startswith("/api/")
@@ -391,7 +446,7 @@ def drive(port: int, seeded: Seeded, args: argparse.Namespace) -> int:
                 if not queue:
                     return
                 number, account = queue.pop(0)
-            client = Client(port, signing_in, f"10.200.0.{number + 1}")
+            client = Client(proxied, signing_in, f"127.200.0.{number + 1}")
             try:
                 pages = sign_in(client, account)
             except Failure:
@@ -410,10 +465,10 @@ def drive(port: int, seeded: Seeded, args: argparse.Namespace) -> int:
         client.recorder = browsing
         users.append((staff_user(account, seeded, pages), client))
     for number in range(args.visitors):
-        users.append((visitor(public_pages), Client(port, browsing, f"10.201.0.{number + 1}")))
+        users.append((visitor(public_pages), Client(proxied, browsing, f"127.201.0.{number + 1}")))
     if has_api and args.api_rate > 0:
         users.append(
-            (api_client(seeded.body_id, args.api_rate), Client(port, browsing, "10.202.0.1"))
+            (api_client(seeded.body_id, args.api_rate), Client(proxied, browsing, "127.202.0.1"))
         )
     deadline = time.monotonic() + args.seconds
     began = time.monotonic()
@@ -428,7 +483,7 @@ def drive(port: int, seeded: Seeded, args: argparse.Namespace) -> int:
         f"# {len(signed_in)} staff signed in, then {len(users)} virtual users "
         f"({len(signed_in)} staff, {args.visitors} visitors"
         f"{f', an API client at {args.api_rate}/s' if has_api and args.api_rate > 0 else ''})"
-        f" for {elapsed:.1f} s; gunicorn {args.workers} workers",
+        f" for {elapsed:.1f} s; gunicorn {args.workers} workers behind nginx",
         flush=True,
     )
     failed = report("signin", signing_in, sign_in_seconds)

@@ -272,7 +272,7 @@ def vault_purge_expired() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from mediation.commands import casework, intake, outbox, statistics
+    from mediation.commands import backup, casework, intake, outbox, statistics
 
     for group in (
         users_cli,
@@ -284,5 +284,6 @@ def register_cli(app: Flask) -> None:
         casework.group,
         outbox.group,
         statistics.group,
+        backup.group,
     ):
         app.cli.add_command(group)

@@ -27,6 +27,11 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Strict"
     WTF_CSRF_TIME_LIMIT: int | None = None  # tied to the session instead, which idles out
+    # Flask-WTF's extra check on HTTPS wants a Referer from this host on every form post,
+    # and the Referrer-Policy here is no-referrer: browsers send none, and every form would
+    # fail behind the TLS proxy. The session cookie is SameSite=Strict, so a cross-site
+    # post carries no session, and the CSRF token is checked regardless.
+    WTF_CSRF_SSL_STRICT = False
 
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     MAX_DOCUMENT_BYTES = 10 * 1024 * 1024

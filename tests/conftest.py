@@ -42,7 +42,12 @@ GIVEN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = GIVEN_DATABASE_URL.startswith("postgresql")
 GIVEN_DATABASE = (make_url(GIVEN_DATABASE_URL).database or "test") if ON_POSTGRES else ""
 # The only databases a run makes, each marked with the run: `test_mtest_1a2b3c4d`, say.
-RUN_DATABASES = (GIVEN_DATABASE, "mediation_migration_test", "mediation_queue_dates_test")
+RUN_DATABASES = (
+    GIVEN_DATABASE,
+    "mediation_migration_test",
+    "mediation_queue_dates_test",
+    "mediation_restore_test",
+)
 RUN_MARK = f"_mtest_{secrets.token_hex(4)}"
 _MARKED = re.compile(
     "^(?:" + "|".join(re.escape(name) for name in RUN_DATABASES) + ")(_mtest_[0-9a-f]{8})$"

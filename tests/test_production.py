@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import http.client
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from mediation import PROJECT_ROOT, create_app
+from mediation import create_app
 from mediation.extensions import db
+from tests import served
 from tests.conftest import StaffFactory, current_code
 
 
@@ -51,23 +46,28 @@ def test_two_app_instances_share_one_session(
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return served.free_port()
 
 
 class Browser:
-    """Just enough of a browser for plain HTTP: keeps the session cookie by hand."""
+    """Just enough of a browser for HTTPS through the proxy: keeps the session cookie by hand."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, at: served.Served) -> None:
+        self.at = at
         self.cookie = ""
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> Any:
         from urllib.parse import urlencode
 
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        connection = self.at.connection()
         headers = {"Cookie": self.cookie} if self.cookie else {}
+        headers.update(extra or {})
         body = None
         if form is not None:
             body = urlencode(form)
@@ -92,37 +92,19 @@ class Browser:
         return match.group(1)
 
 
-def test_gunicorn_with_several_workers_serves_one_session(
+def test_gunicorn_with_several_workers_behind_nginx_serves_one_session(
     app: Flask, app_config: dict[str, Any], make_staff: StaffFactory, tmp_path: Path
 ) -> None:
+    """The README's production set-up: gunicorn's workers on a unix socket, nginx with
+    deploy/nginx.conf in front (TLS, buffering), TRUSTED_PROXIES=1."""
     user = make_staff("case_officer")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": "shared-production-test-secret",
-        "MEDIATION_INSTANCE_PATH": str(tmp_path / "instance"),
-    }
-    env.pop("DEMO_MODE", None)
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen(
-        [str(gunicorn), "-w", "3", "-b", f"127.0.0.1:{port}", "mediation.wsgi:app"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if Browser(port).request("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.2)
-        browser = Browser(port)
+    with served.production(
+        app_config["SQLALCHEMY_DATABASE_URI"], tmp_path / "instance", workers=3
+    ) as at:
+        browser = Browser(at)
+        status, headers, _ = browser.request("GET", "/sign-in")
+        # The app sees the proxy's X-Forwarded-Proto: HTTPS, so HSTS is sent.
+        assert status == 200 and "max-age" in headers["Strict-Transport-Security"]
         token = browser.csrf("/sign-in")
         status, headers, _ = browser.request(
             "POST",
@@ -139,11 +121,53 @@ def test_gunicorn_with_several_workers_serves_one_session(
         for _ in range(12):
             status, _, page = browser.request("GET", "/casework/")
             assert status == 200 and "Case queue" in page
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        if server.stderr:
-            server.stderr.close()
+        # A body over the app's MAX_CONTENT_LENGTH is refused by nginx before gunicorn.
+        too_big = at.connection()
+        try:
+            too_big.putrequest("POST", "/sign-in")
+            too_big.putheader("Content-Length", str(20 * 1024 * 1024 + 1))
+            too_big.putheader("Content-Type", "application/x-www-form-urlencoded")
+            too_big.endheaders()
+            response = too_big.getresponse()
+            response.read()
+            assert response.status == 413
+        finally:
+            too_big.close()
+
+
+def test_the_app_behind_nginx_sees_the_address_nginx_saw_not_a_forged_one(
+    app: Flask, app_config: dict[str, Any], tmp_path: Path
+) -> None:
+    """nginx replaces the X-Forwarded-For a client sends with the address it saw, so with
+    TRUSTED_PROXIES=1 a failed complainant sign-in counts against the real client (a keyed
+    hash of 127.0.0.1 here), not against whatever address the client claimed."""
+    from sqlalchemy import select
+
+    from mediation.models.intake import SignInFailure
+    from mediation.services.complainant_sessions import throttle_keys
+
+    reference = "CM-AAAA-AAAA"
+    with served.production(
+        app_config["SQLALCHEMY_DATABASE_URI"], tmp_path / "instance", workers=1
+    ) as at:
+        browser = Browser(at)
+        token = browser.csrf("/my-complaint/sign-in")
+        status, _, _ = browser.request(
+            "POST",
+            "/my-complaint/sign-in",
+            {"csrf_token": token, "reference": reference, "passphrase": "not the right words"},
+            extra={"X-Forwarded-For": "203.0.113.9"},
+        )
+        assert status < 500
+    same_secret = create_app({**app_config, "SECRET_KEY": served.SECRET_KEY})
+    with same_secret.app_context():
+        counted = set(db.session.execute(select(SignInFailure.key_hash)).scalars())
+        real = throttle_keys(reference, "127.0.0.1")
+        forged = throttle_keys(reference, "203.0.113.9")
+        db.session.remove()
+        db.engine.dispose()
+    assert set(real) <= counted
+    assert not set(forged) & counted
 
 
 def test_each_sqlite_connection_keeps_the_larger_page_cache(app: Flask) -> None:

@@ -257,7 +257,8 @@ class QueueVersion(db.Model):  # type: ignore[name-defined,misc]
     INSERT, UPDATE or DELETE on them adds one to `version`, by trigger (on PostgreSQL at
     commit, once a transaction, so that the row is the last thing a writer locks); `token`
     is drawn when the row is made, so that two databases made apart never share a (token,
-    version). A copy or restored backup keeps both: restart the workers after a restore. A
+    version). A copy, or a backup restored by hand, keeps both: restart the workers after
+    it (`flask backup restore` draws a new token, so that workers need not restart). A
     queue page read at one (token, version) is the same page until either changes
     (`services.queue_cache`)."""
 

@@ -1,0 +1,1 @@
+"""Hostile clients against the production set-up (gunicorn behind nginx)."""
