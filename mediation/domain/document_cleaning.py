@@ -81,6 +81,14 @@ class CleaningNote:
             return "Removed: " + join_words(self.removed) + "."
         return "We found no hidden details to remove."
 
+    def as_dict(self) -> dict[str, Any]:
+        """As the JSON API tells the complainant."""
+        return {
+            "removed": list(self.removed),
+            "kept_as_sent": self.kept_as_sent is not None,
+            "note": self.summary,
+        }
+
     def to_json(self) -> str:
         return json.dumps({"removed": list(self.removed), "kept_as_sent": self.kept_as_sent})
 
@@ -304,7 +312,7 @@ def _clean_pdf(content: bytes) -> Cleaned:
             removed = _strip_pdf(pdf)
             out = io.BytesIO()
             # A new document ID made from the content: the old one linked it to its origin.
-            pdf.save(out, deterministic_id=True, encryption=False)
+            pdf.save(out, deterministic_id=True, encryption=False, compress_streams=False)
     except (pikepdf.PdfError, ValueError, RuntimeError, OSError) as exc:
         raise NotCleanable("we could not read it as a PDF.") from exc
     return Cleaned(out.getvalue(), _unique(removed))

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from mediation.domain.document_cleaning import CleaningNote
 from mediation.models.intake import Draft, DraftDocument
 from mediation.models.time import as_utc
 from mediation.services.errors import ServiceError
@@ -25,6 +26,7 @@ from mediation.services.intake_rules import (
     Upload,
     check_document,
     clean_file_name,
+    cleaned_upload,
     megabytes,
 )
 from mediation.vault import (
@@ -78,6 +80,8 @@ class DocumentInfo:
     id: int
     name: str
     size: int
+    # What was removed from it, or that it was kept as sent (None: added before cleaning).
+    cleaning: CleaningNote | None = None
 
 
 def _answers_context(draft_id: str) -> str:
@@ -170,14 +174,19 @@ def add_document(
     *,
     max_bytes: int,
     max_total_bytes: int,
+    keep_as_sent: bool = False,
 ) -> DocumentInfo:
-    """Seal a file into the draft, within the type, size and number limits. Caller commits."""
+    """Seal a file into the draft, within the type, size and number limits, once the
+    details it carries are removed (or, with `keep_as_sent`, kept as it is when they cannot
+    be). Caller commits."""
     draft = open_draft(session, ticket, now)
     assert ticket is not None
     name = clean_file_name(raw_name)
     check_document(name, len(content), max_bytes=max_bytes)
     if len(draft.documents) >= MAX_DOCUMENTS:
         raise DocumentRefused(f"You can attach up to {MAX_DOCUMENTS} documents.")
+    upload = cleaned_upload(name, content, keep_as_sent=keep_as_sent)
+    content = upload.content
     if sum(d.size for d in draft.documents) + len(content) > max_total_bytes:
         raise DocumentRefused(
             f"“{name}” would take your documents over {megabytes(max_total_bytes)} in all."
@@ -191,8 +200,23 @@ def add_document(
     document.sealed_content = encrypt_symmetric(
         content, ticket.key, _document_context(draft.id, document.id, "content")
     )
+    if upload.cleaning is not None:
+        document.sealed_cleaning = encrypt_symmetric(
+            upload.cleaning.to_json().encode("utf-8"),
+            ticket.key,
+            _document_context(draft.id, document.id, "cleaning"),
+        )
     _touch(draft, now)
-    return DocumentInfo(document.id, name, document.size)
+    return DocumentInfo(document.id, name, document.size, upload.cleaning)
+
+
+def _cleaning_of(draft: Draft, document: DraftDocument, key: bytes) -> CleaningNote | None:
+    if document.sealed_cleaning is None:
+        return None
+    plain = decrypt_symmetric(
+        document.sealed_cleaning, key, _document_context(draft.id, document.id, "cleaning")
+    )
+    return CleaningNote.from_json(plain.decode("utf-8"))
 
 
 def list_documents(
@@ -207,6 +231,7 @@ def list_documents(
                 d.sealed_name, ticket.key, _document_context(draft.id, d.id, "name")
             ).decode("utf-8"),
             d.size,
+            _cleaning_of(draft, d, ticket.key),
         )
         for d in draft.documents
     ]
@@ -228,7 +253,7 @@ def documents_of(draft: Draft, ticket: DraftTicket) -> list[Upload]:
         content = decrypt_symmetric(
             d.sealed_content, ticket.key, _document_context(draft.id, d.id, "content")
         )
-        uploads.append(Upload(name.decode("utf-8"), content))
+        uploads.append(Upload(name.decode("utf-8"), content, _cleaning_of(draft, d, ticket.key)))
     return uploads
 
 
