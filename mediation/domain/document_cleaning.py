@@ -322,10 +322,11 @@ def _strip_pdf(pdf: pikepdf.Pdf) -> list[str]:
     removed: list[str] = []
     info = pdf.trailer.get("/Info")
     if isinstance(info, pikepdf.Dictionary):
-        for key in info.keys():  # noqa: SIM118 (a pikepdf Dictionary iterates differently)
-            value = info.get(key)
-            if value is not None and str(value).strip():
-                removed.append(_PDF_INFO_LABELS.get(str(key), "other document properties"))
+        # In a fixed order: qpdf's dictionaries do not keep the order of the file.
+        given = {str(key) for key in info.keys() if str(info.get(key, "")).strip()}  # noqa: SIM118
+        removed += [label for key, label in _PDF_INFO_LABELS.items() if key in given]
+        if given - set(_PDF_INFO_LABELS):
+            removed.append("other document properties")
     if "/Info" in pdf.trailer:
         del pdf.trailer["/Info"]
     if "/Metadata" in pdf.Root:
