@@ -253,7 +253,13 @@ def documents_of(draft: Draft, ticket: DraftTicket) -> list[Upload]:
         content = decrypt_symmetric(
             d.sealed_content, ticket.key, _document_context(draft.id, d.id, "content")
         )
-        uploads.append(Upload(name.decode("utf-8"), content, _cleaning_of(draft, d, ticket.key)))
+        note = _cleaning_of(draft, d, ticket.key)
+        if note is None:
+            # Added before files were cleaned (a draft from before the upgrade): cleaned
+            # now, and kept as it was added if it cannot be, as it was then.
+            uploads.append(cleaned_upload(name.decode("utf-8"), content, keep_as_sent=True))
+            continue
+        uploads.append(Upload(name.decode("utf-8"), content, note))
     return uploads
 
 

@@ -25,7 +25,11 @@ from sqlalchemy import select
 from mediation.domain.document_cleaning import BEFORE_UPLOAD_NOTICE, KEEP_AS_SENT_LABEL
 from mediation.extensions import db
 from mediation.models.cases import Case, CaseDocument
+from mediation.models.intake import DraftDocument
 from mediation.services import complainant_portal, complaints
+from mediation.services.drafts import DraftTicket
+from mediation.vault import encrypt_symmetric
+from mediation.web.complainant.session import DRAFT_COOKIE
 from tests import seeded
 from tests.casework.conftest import Driver, Staffed, staff_browser
 from tests.casework.test_respondent_privacy import crawl
@@ -297,3 +301,28 @@ def test_the_public_body_sees_neither_a_documents_name_nor_what_was_removed(
     for path, page in pages.items():
         for secret in ("Ollerenshaw-photo", "GPS position", "camera serial", AUTHOR, "Removed:"):
             assert secret not in page, (path, secret)
+
+
+def test_a_file_added_to_a_draft_before_files_were_cleaned_is_cleaned_when_filed(
+    app: Flask, client: FlaskClient, officer: StaffLogin, body_id: int
+) -> None:
+    pages = page_answers("anonymous", body_id)
+    documents = next(i for i, (step, _) in enumerate(pages) if step == "documents")
+    fill_in(client, pages[:documents])
+    upload_form(client, [(jpeg_with_gps(), "photo.jpg")])
+    with app.app_context():
+        # As a draft from before the upgrade holds it: the file as sent, and no note.
+        row = db.session.execute(select(DraftDocument)).scalar_one()
+        cookie = client.get_cookie(DRAFT_COOKIE, path="/my-complaint")
+        assert cookie is not None
+        ticket = DraftTicket.from_cookie(cookie.value)
+        assert ticket is not None
+        row.sealed_content = encrypt_symmetric(
+            jpeg_with_gps(), ticket.key, f"draft:{row.draft_id}:document:{row.id}:content"
+        )
+        row.sealed_cleaning = None
+        db.session.commit()
+    fill_in(client, pages[documents:])
+    receipt = submit(client)
+    opened = opened_documents(app, receipt.reference, receipt.passphrase)
+    assert_clean("photo.jpg", opened["photo.jpg"])
