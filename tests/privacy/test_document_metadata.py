@@ -280,7 +280,7 @@ def test_the_cli_cleans_the_files_it_files(
     assert_clean("letter.pdf", opened["letter.pdf"])
 
 
-def test_the_public_body_sees_neither_a_documents_name_nor_what_was_removed(
+def test_the_public_body_sees_neither_a_documents_name_nor_what_was_removed_but_staff_do(
     app: Flask, staffed: Staffed, driver: Driver
 ) -> None:
     filed = driver.file("confidential")
@@ -301,6 +301,11 @@ def test_the_public_body_sees_neither_a_documents_name_nor_what_was_removed(
     for path, page in pages.items():
         for secret in ("Ollerenshaw-photo", "GPS position", "camera serial", AUTHOR, "Removed:"):
             assert secret not in page, (path, secret)
+    # The service's staff, who hold the case key, see both.
+    officer_page = text_of(
+        staff_browser(app, staffed.logins["officer"]).get(f"/casework/cases/{filed.reference}").text
+    )
+    assert "Ollerenshaw-photo.jpg" in officer_page and "GPS position" in officer_page
 
 
 def test_a_file_added_to_a_draft_before_files_were_cleaned_is_cleaned_when_filed(
