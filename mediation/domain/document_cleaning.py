@@ -32,6 +32,8 @@ MAX_IMAGE_PIXELS = 50_000_000
 # declares far more); each part is read no further than the size its entry declares.
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_PACKAGE_ENTRIES = 5_000
+# The JPEG pictures inside one document are cleaned up to this many pixels in all.
+MAX_EMBEDDED_PIXELS = 100_000_000
 # Zip entries carry a modification time in local time: every part gets this one instead.
 NEUTRAL_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -230,6 +232,13 @@ def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
 
 
 def _clean_image(content: bytes) -> Cleaned:
+    return _clean_picture(content, upright=True)[0]
+
+
+def _clean_picture(content: bytes, *, upright: bool) -> tuple[Cleaned, int]:
+    """The picture written again bare, and its size in pixels. `upright` turns it by its
+    EXIF orientation; a picture inside a document keeps the orientation tag instead (and
+    nothing else of its EXIF), since the document sized its frame for it as it was."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -241,17 +250,21 @@ def _clean_image(content: bytes) -> Cleaned:
             if image.format == "PNG" and getattr(image, "n_frames", 1) > 1:
                 raise NotCleanable("it is an animated picture.")
             removed = _image_details(image)
+            orientation = image.getexif().get(_ORIENTATION)
             image.load()
-            upright = ImageOps.exif_transpose(image) or image
+            turned = (ImageOps.exif_transpose(image) or image) if upright else image.copy()
             icc = image.info.get("icc_profile")
             if icc:
-                upright = _to_srgb(upright, icc)
-            upright.info = {k: image.info[k] for k in _IMAGE_INFO_KEPT if k in image.info}
+                turned = _to_srgb(turned, icc)
+            turned.info = {k: image.info[k] for k in _IMAGE_INFO_KEPT if k in image.info}
+            bare = Image.Exif()
+            if not upright and orientation in range(2, 9):
+                bare[_ORIENTATION] = orientation
             out = io.BytesIO()
             if image.format == "PNG":
-                upright.save(out, "PNG")
+                turned.save(out, "PNG", exif=bare.tobytes() if bare else None)
             else:
-                _save_jpeg(image, upright, out)
+                _save_jpeg(image, turned, out, exif=bare.tobytes() if bare else b"")
         except NotCleanable:
             raise
         except (
@@ -265,10 +278,12 @@ def _clean_image(content: bytes) -> Cleaned:
             zlib.error,
         ) as exc:
             raise NotCleanable("we could not read it as a JPEG or PNG picture.") from exc
-    return Cleaned(out.getvalue(), _unique(removed))
+    return Cleaned(out.getvalue(), _unique(removed)), image.width * image.height
 
 
-def _save_jpeg(original: Image.Image, upright: Image.Image, out: io.BytesIO) -> None:
+def _save_jpeg(
+    original: Image.Image, upright: Image.Image, out: io.BytesIO, *, exif: bytes
+) -> None:
     """Written again with the original's quantisation tables and subsampling where the
     picture kept its colour mode, so it loses next to nothing in quality."""
     options: dict[str, Any] = {"quality": 90}
@@ -281,7 +296,7 @@ def _save_jpeg(original: Image.Image, upright: Image.Image, out: io.BytesIO) -> 
     if upright.mode not in ("RGB", "L", "CMYK"):
         upright = upright.convert("RGB")
         options = {"quality": 90}
-    upright.save(out, "JPEG", **options)
+    upright.save(out, "JPEG", exif=exif, **options)
 
 
 # --- PDF: pikepdf (qpdf) drops the Info dictionary, XMP streams and comment authors.
@@ -515,6 +530,7 @@ def _clean_package(content: bytes, *, odf: bool) -> Cleaned:
     if odf and _ODF_META not in names and "content.xml" not in names:
         raise NotCleanable("it is not an OpenDocument file we can read.")
     removed: list[str] = []
+    pixels = 0
     out = io.BytesIO()
     try:
         with package, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as cleaned:
@@ -542,6 +558,9 @@ def _clean_package(content: bytes, *, odf: bool) -> Cleaned:
                     removed += found
                     cleaned.writestr(_entry(name, zipfile.ZIP_DEFLATED), replacement)
                     continue
+                if name.lower().endswith((".jpg", ".jpeg")):
+                    pixels = _embedded_picture(package, entry, cleaned, removed, pixels)
+                    continue
                 kind = (
                     zipfile.ZIP_STORED
                     if entry.compress_type == zipfile.ZIP_STORED
@@ -554,6 +573,32 @@ def _clean_package(content: bytes, *, odf: bool) -> Cleaned:
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError) as exc:
         raise NotCleanable("we could not read it: it is damaged.") from exc
     return Cleaned(out.getvalue(), _unique(removed))
+
+
+def _embedded_picture(
+    package: zipfile.ZipFile,
+    entry: zipfile.ZipInfo,
+    cleaned: zipfile.ZipFile,
+    removed: list[str],
+    pixels: int,
+) -> int:
+    """A JPEG picture inside a document, written without its EXIF (a photo pasted into a
+    document keeps its GPS position); one that cannot be read is kept as it is, as the
+    document would show it. Returns the pixels cleaned so far in this document."""
+    data = package.read(entry)
+    try:
+        picture, size = _clean_picture(data, upright=False)
+    except NotCleanable:
+        picture, size = Cleaned(data, ()), 0
+    pixels += size
+    if pixels > MAX_EMBEDDED_PIXELS:
+        raise NotCleanable(
+            f"the pictures inside it add up to more than {MAX_EMBEDDED_PIXELS // 1_000_000} "
+            "megapixels, more than we clean."
+        )
+    removed += [f"a picture's {label}" for label in picture.removed]
+    cleaned.writestr(_entry(entry.filename, zipfile.ZIP_STORED), picture.content)
+    return pixels
 
 
 def _clean_ooxml(content: bytes) -> Cleaned:

@@ -195,3 +195,41 @@ def test_the_note_reads_as_plain_english_and_survives_being_sealed() -> None:
     kept = CleaningNote(kept_as_sent="it is protected by a password.")
     assert kept.summary.startswith("Kept as you sent it, with whatever details it carries")
     assert CleaningNote().summary == "We found no hidden details to remove."
+
+
+def test_a_photo_pasted_into_a_document_loses_its_exif_but_keeps_its_orientation() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", "<w:document/>")
+        package.writestr("word/media/image1.jpeg", jpeg_with_gps(orientation=6))
+    cleaned = clean_document("report.docx", out.getvalue())
+    assert_no_markers(cleaned.content)
+    assert {"a picture's GPS position", "a picture's camera serial number"} <= set(cleaned.removed)
+    picture = Image.open(io.BytesIO(unpacked(cleaned.content)["word/media/image1.jpeg"]))
+    # Not turned: the document sized its frame for the picture as it was, tag and all.
+    assert picture.size == (64, 32)
+    assert dict(picture.getexif()) == {0x0112: 6}
+
+
+def test_a_picture_inside_a_document_that_cannot_be_read_is_kept_as_it_is() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        package.writestr("content.xml", "<x/>")
+        package.writestr("Pictures/odd.jpg", b"\xff\xd8\xff not a picture")
+    cleaned = clean_document("notes.odt", out.getvalue())
+    assert unpacked(cleaned.content)["Pictures/odd.jpg"] == b"\xff\xd8\xff not a picture"
+
+
+def test_a_document_with_too_many_pixels_of_pictures_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        for n in range(3):
+            package.writestr(f"ppt/media/image{n}.jpg", jpeg_with_gps())
+    monkeypatch.setattr(document_cleaning, "MAX_EMBEDDED_PIXELS", 5000)  # two of 64 x 32
+    with pytest.raises(NotCleanable, match="pictures inside it add up to more than"):
+        clean_document("slides.pptx", out.getvalue())
