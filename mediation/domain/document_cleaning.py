@@ -176,6 +176,7 @@ _GPS_IFD = 0x8825
 # The orientation is applied to the picture rather than removed; the pointers to the
 # sub-directories are not details in themselves.
 _EXIF_STRUCTURE = (_ORIENTATION, _EXIF_IFD, _GPS_IFD)
+_ICC_LABEL = "colour profile (its colours are kept)"
 # What of a picture's `info` is the picture itself rather than about it.
 _IMAGE_INFO_KEPT = ("transparency",)
 
@@ -199,7 +200,7 @@ def _image_details(image: Image.Image) -> list[str]:
     if "photoshop" in info or any(marker == "APP13" for marker, _ in _applist(image)):
         found.append("IPTC details (such as a photographer's name or place)")
     if info.get("icc_profile"):
-        found.append("colour profile (its colours are kept)")
+        found.append(_ICC_LABEL)
     if "comment" in info:
         found.append("comment")
     text_chunks = [k for k in getattr(image, "text", {}) if k not in ("XML:com.adobe.xmp",)]
@@ -367,7 +368,50 @@ def _strip_pdf(pdf: pikepdf.Pdf) -> list[str]:
             if "/M" in obj:
                 removed.append("dates of comments")
                 del obj["/M"]
+        if (
+            isinstance(obj, pikepdf.Stream)
+            and obj.get("/Subtype") == "/Image"
+            and obj.get("/Filter") == "/DCTDecode"
+        ):
+            removed += [f"a picture's {label}" for label in _strip_pdf_jpeg(obj)]
     return removed
+
+
+def _strip_pdf_jpeg(stream: pikepdf.Stream) -> list[str]:
+    """A JPEG picture in a PDF (a scan from a phone keeps the photo's EXIF) written again
+    without its EXIF, XMP, IPTC and comments, when it carries any. Its colour profile, if
+    any, is dropped without converting: the PDF's colour space governs how it is shown."""
+    raw = stream.read_raw_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(raw), formats=["JPEG"])
+            found = [label for label in _image_details(image) if label != _ICC_LABEL]
+            if not found:
+                return []
+            if image.mode not in ("L", "RGB") or image.width * image.height > MAX_IMAGE_PIXELS:
+                raise NotCleanable("a picture inside it carries details we cannot remove.")
+            image.load()
+            bare = image.copy()
+            bare.info = {}
+            out = io.BytesIO()
+            _save_jpeg(image, bare, out, exif=b"")
+        except NotCleanable:
+            raise
+        except (
+            UnidentifiedImageError,
+            Image.DecompressionBombWarning,
+            Image.DecompressionBombError,
+            OSError,
+            SyntaxError,
+            ValueError,
+            EOFError,
+        ):
+            return []  # not a picture Pillow reads: it carries nothing Pillow could find
+    parms = stream.get("/DecodeParms")
+    kept = parms if isinstance(parms, pikepdf.Dictionary | pikepdf.Array) else None
+    stream.write(out.getvalue(), filter=pikepdf.Name.DCTDecode, decode_parms=kept)
+    return found
 
 
 # --- Office Open XML and OpenDocument: zip packages whose property parts are rewritten.

@@ -233,3 +233,31 @@ def test_a_document_with_too_many_pixels_of_pictures_is_refused(
     monkeypatch.setattr(document_cleaning, "MAX_EMBEDDED_PIXELS", 5000)  # two of 64 x 32
     with pytest.raises(NotCleanable, match="pictures inside it add up to more than"):
         clean_document("slides.pptx", out.getvalue())
+
+
+def test_a_photo_scanned_into_a_pdf_loses_its_exif() -> None:
+    photo = jpeg_with_gps(size=(64, 32))
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    picture = pdf.make_stream(
+        photo,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=64,
+        Height=32,
+        ColorSpace=pikepdf.Name.DeviceRGB,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.DCTDecode,
+    )
+    pdf.pages[0].Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=picture))
+    pdf.pages[0].Contents = pdf.make_stream(b"q 64 0 0 32 0 0 cm /Im0 Do Q")
+    out = io.BytesIO()
+    pdf.save(out)
+    assert CAMERA_SERIAL.encode() in out.getvalue()
+    cleaned = clean_document("scan.pdf", out.getvalue())
+    assert_no_markers(cleaned.content)
+    assert "a picture's GPS position" in cleaned.removed
+    with pikepdf.open(io.BytesIO(cleaned.content)) as opened:
+        image = opened.pages[0].Resources.XObject.Im0
+        shown = Image.open(io.BytesIO(image.read_raw_bytes()))
+        assert shown.size == (64, 32) and not shown.getexif()
