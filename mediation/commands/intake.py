@@ -54,6 +54,9 @@ def file_complaint(json_file: Path) -> None:
     # Printed once, to the operator's terminal only: never logged, never stored readable.
     click.echo(f"Reference:  {filed.reference}")
     click.echo(f"Passphrase: {filed.passphrase}")
+    # What was removed from each document (by its place in the file, not its name).
+    for number, (_, note) in enumerate(filed.cleaned, start=1):
+        click.echo(f"Document {number}: {note.summary}")
     click.echo("Give both to the complainant now: they cannot be shown again.")
 
 

@@ -186,6 +186,10 @@ class CaseDocument(db.Model):  # type: ignore[name-defined,misc]
     uploaded_on: Mapped[date] = mapped_column(Date)
     name: Mapped[bytes | None] = mapped_column(LargeBinary)
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # What was removed from the file before it was sealed, or why it was kept as sent
+    # (domain.document_cleaning.CleaningNote as JSON), sealed like the name. NULL for a
+    # file added before documents were cleaned, and for the public body's own files.
+    cleaning: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class IdentityRequest(db.Model):  # type: ignore[name-defined,misc]

@@ -50,6 +50,8 @@ class DraftDocument(db.Model):  # type: ignore[name-defined,misc]
     )
     sealed_name: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_content: Mapped[bytes] = mapped_column(LargeBinary)
+    # What was removed before the file was sealed (a CleaningNote as JSON), sealed likewise.
+    sealed_cleaning: Mapped[bytes | None] = mapped_column(LargeBinary)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_day)
 
     draft: Mapped[Draft] = relationship(back_populates="documents")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.domain import clocks, workflow
+from mediation.domain.document_cleaning import CleaningNote
 from mediation.domain.permissions import CASE_OFFICER, MEDIATOR
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import (
@@ -89,7 +90,7 @@ class CaseFile:
     sought_against_achieved: outcomes.SoughtAgainstAchieved | None
     surveys: dict[str, SatisfactionResponse]
     funding_checks: list[FundingCheck]
-    documents: list[tuple[CaseDocument, str]]
+    documents: list[tuple[CaseDocument, str, str]]  # with what was removed from each
     identity_requests: list[IdentityRequest]
     actions: list[workflow.Transition]
     staff_names: dict[int, str] = field(default_factory=dict)
@@ -105,16 +106,23 @@ class CaseFile:
         return workflow.state_label(self.case.state)
 
 
-def _documents(session: Session, case: Case, key: KeyPair) -> list[tuple[CaseDocument, str]]:
+def _documents(session: Session, case: Case, key: KeyPair) -> list[tuple[CaseDocument, str, str]]:
+    """Each document with its name and what was removed from it (or that it was kept as
+    the complainant sent it), opened."""
     rows = session.execute(
         select(CaseDocument).where(CaseDocument.case_id == case.id).order_by(CaseDocument.id)
     ).scalars()
     out = []
     for doc in rows:
-        name = ""
+        name = note = ""
         if doc.name is not None:
             name = open_text(doc.name, key, field_context(case, f"document:{doc.id}:name"))
-        out.append((doc, name))
+        if doc.cleaning is not None:
+            cleaning = open_text(
+                doc.cleaning, key, field_context(case, f"document:{doc.id}:cleaning")
+            )
+            note = CleaningNote.from_json(cleaning).summary
+        out.append((doc, name, note))
     return out
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mediation.domain import workflow
 from mediation.domain.calendar import add_working_days
+from mediation.domain.document_cleaning import CleaningNote
 from mediation.domain.taxonomy import load_taxonomy
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import Case, CaseDocument, CaseEvent, CaseMessage
@@ -22,13 +23,8 @@ from mediation.services.audit import Actor, record
 from mediation.services.case_keys import field_context, lock_case
 from mediation.services.errors import InvalidInput, NotFound
 from mediation.services.intake import attach_document
-from mediation.services.intake_rules import (
-    DocumentRefused,
-    Upload,
-    check_document,
-    clean_file_name,
-    megabytes,
-)
+from mediation.services.intake_documents import prepare_upload
+from mediation.services.intake_rules import DocumentRefused, Upload, megabytes
 from mediation.vault import KeyPair, open_sealed
 
 COMPLAINANT = workflow.COMPLAINANT
@@ -99,6 +95,9 @@ class DocumentEntry:
     name: str
     uploaded_on: date
     by: str
+    # What was removed from the file before it was sealed (None: a file added before
+    # documents were cleaned, or the service's own).
+    cleaning: CleaningNote | None = None
 
 
 @dataclass(frozen=True)
@@ -198,7 +197,13 @@ def documents(session: Session, case: Case, case_key: KeyPair) -> list[DocumentE
             continue
         name = open_sealed(doc.name, case_key, field_context(case, f"document:{doc.id}:name"))
         by = "You" if doc.uploaded_by == "complainant" else "The mediation service"
-        entries.append(DocumentEntry(doc.id, name.decode("utf-8"), doc.uploaded_on, by))
+        cleaning = None
+        if doc.cleaning is not None:
+            note = open_sealed(
+                doc.cleaning, case_key, field_context(case, f"document:{doc.id}:cleaning")
+            )
+            cleaning = CleaningNote.from_json(note.decode("utf-8"))
+        entries.append(DocumentEntry(doc.id, name.decode("utf-8"), doc.uploaded_on, by, cleaning))
     return entries
 
 
@@ -275,12 +280,27 @@ class CaseDocumentLimits:
 
 
 def add_document(
-    session: Session, case: Case, raw_name: str, content: bytes, *, limits: CaseDocumentLimits
-) -> None:
-    """Seal a further document to the case, within the limits. Caller commits (or rolls
-    back every file of the upload, when one is refused)."""
-    name = clean_file_name(raw_name)
-    check_document(name, len(content), max_bytes=limits.per_file)
+    session: Session,
+    case: Case,
+    raw_name: str,
+    content: bytes,
+    *,
+    limits: CaseDocumentLimits,
+    keep_as_sent: bool = False,
+) -> Upload:
+    """Seal a further document to the case, within the limits, once the details it carries
+    are removed (a file that cannot be cleaned is kept as sent only with `keep_as_sent`).
+    Returns what was sealed, with what was removed. Caller commits (or rolls back every
+    file of the upload, when one is refused)."""
+    upload = prepare_upload(raw_name, content, max_bytes=limits.per_file, keep_as_sent=keep_as_sent)
+    add_upload(session, case, upload, limits=limits)
+    return upload
+
+
+def add_upload(session: Session, case: Case, upload: Upload, *, limits: CaseDocumentLimits) -> None:
+    """Seal a document already checked and cleaned (as the API's parsing does) to the case,
+    within the case's limits. Caller commits."""
+    name, content = upload.name, upload.content
     # Counted under the case's lock: two uploads at once must not both fit the last place.
     case = lock_case(session, case)
     count, stored = session.execute(
@@ -299,7 +319,7 @@ def add_document(
             f"“{name}” would take the documents you have added past {most}, the most a "
             "case can hold. Send us a message if you need to add more."
         )
-    attach_document(session, case, Upload(name, content), uploaded_by="complainant")
+    attach_document(session, case, upload, uploaded_by="complainant")
     record(session, Actor.complainant(), "document.added", case_reference=case.reference)
 
 

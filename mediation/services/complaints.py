@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mediation.domain.document_cleaning import CleaningNote
 from mediation.models.cases import Case, CaseMessage
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
@@ -62,6 +63,8 @@ class Filed:
     case: Case
     reference: str
     passphrase: str
+    # Each document filed with it, by name, with what was removed from it.
+    cleaned: tuple[tuple[str, CleaningNote], ...] = ()
 
 
 # What an open complaint shares with the public body: who complained and how to reach

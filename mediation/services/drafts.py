@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mediation.domain.coarse_time import day_end, day_start
+from mediation.domain.document_cleaning import CleaningNote
 from mediation.models.intake import Draft, DraftDocument
 from mediation.models.time import as_utc
 from mediation.services import sealed_clocks
@@ -28,6 +29,7 @@ from mediation.services.intake_rules import (
     Upload,
     check_document,
     clean_file_name,
+    cleaned_upload,
     megabytes,
 )
 from mediation.vault import (
@@ -81,6 +83,8 @@ class DocumentInfo:
     id: int
     name: str
     size: int
+    # What was removed from it, or that it was kept as sent (None: added before cleaning).
+    cleaning: CleaningNote | None = None
 
 
 # A file's exact size is sealed with its name (a marker byte, the size in 8 bytes, then the
@@ -222,14 +226,19 @@ def add_document(
     *,
     max_bytes: int,
     max_total_bytes: int,
+    keep_as_sent: bool = False,
 ) -> DocumentInfo:
-    """Seal a file into the draft, within the type, size and number limits. Caller commits."""
+    """Seal a file into the draft, within the type, size and number limits, once the
+    details it carries are removed (or, with `keep_as_sent`, kept as it is when they cannot
+    be). Caller commits."""
     draft = open_draft(session, ticket, now)
     assert ticket is not None
     name = clean_file_name(raw_name)
     check_document(name, len(content), max_bytes=max_bytes)
     if len(draft.documents) >= MAX_DOCUMENTS:
         raise DocumentRefused(f"You can attach up to {MAX_DOCUMENTS} documents.")
+    upload = cleaned_upload(name, content, keep_as_sent=keep_as_sent)
+    content = upload.content
     held = sum(_name_and_size(draft, d, ticket)[1] for d in draft.documents)
     if held + len(content) > max_total_bytes:
         raise DocumentRefused(
@@ -246,8 +255,23 @@ def add_document(
     document.sealed_content = encrypt_symmetric(
         content, ticket.key, _document_context(draft.id, document.id, "content")
     )
+    if upload.cleaning is not None:
+        document.sealed_cleaning = encrypt_symmetric(
+            upload.cleaning.to_json().encode("utf-8"),
+            ticket.key,
+            _document_context(draft.id, document.id, "cleaning"),
+        )
     _touch(draft, ticket, now)
-    return DocumentInfo(document.id, name, len(content))
+    return DocumentInfo(document.id, name, len(content), upload.cleaning)
+
+
+def _cleaning_of(draft: Draft, document: DraftDocument, key: bytes) -> CleaningNote | None:
+    if document.sealed_cleaning is None:
+        return None
+    plain = decrypt_symmetric(
+        document.sealed_cleaning, key, _document_context(draft.id, document.id, "cleaning")
+    )
+    return CleaningNote.from_json(plain.decode("utf-8"))
 
 
 def list_documents(
@@ -255,7 +279,10 @@ def list_documents(
 ) -> list[DocumentInfo]:
     draft = open_draft(session, ticket, now)
     assert ticket is not None
-    return [DocumentInfo(d.id, *_name_and_size(draft, d, ticket)) for d in draft.documents]
+    return [
+        DocumentInfo(d.id, *_name_and_size(draft, d, ticket), _cleaning_of(draft, d, ticket.key))
+        for d in draft.documents
+    ]
 
 
 def read_documents(session: Session, ticket: DraftTicket | None, now: datetime) -> list[Upload]:
@@ -269,7 +296,14 @@ def documents_of(draft: Draft, ticket: DraftTicket) -> list[Upload]:
     uploads = []
     for d in draft.documents:
         name, _size = _name_of(draft, d, ticket)
-        uploads.append(Upload(name, _content_of(draft, d, ticket)))
+        content = _content_of(draft, d, ticket)
+        note = _cleaning_of(draft, d, ticket.key)
+        if note is None:
+            # Added before files were cleaned (a draft from before the upgrade): cleaned
+            # now, and kept as it was added if it cannot be, as it was then.
+            uploads.append(cleaned_upload(name, content, keep_as_sent=True))
+            continue
+        uploads.append(Upload(name, content, note))
     return uploads
 
 

@@ -186,11 +186,15 @@ def submit_complaint(session: Session, complaint: Complaint, *, channel: str) ->
     # (by an email with no case content) that a new complaint has arrived.
     case_clocks.ensure_started(session, case)
     notifications.notify(session, case, "case_officers", "new_case", actor=Actor.complainant())
-    return filed
+    return replace(
+        filed,
+        cleaned=tuple((u.name, u.cleaning) for u in complaint.documents if u.cleaning),
+    )
 
 
 def attach_document(session: Session, case: Case, upload: Upload, *, uploaded_by: str) -> None:
-    """Seal a document's name and contents to the case key (rotation re-seals both)."""
+    """Seal a document's name, contents and what was removed from it to the case key
+    (rotation re-seals all three). The upload is already cleaned (intake_documents)."""
     if case.case_public_key is None:
         raise IntakeInvalid({"documents": "This case is closed and its records destroyed."})
     public = case_sealing_key(session, case)  # the case lock before the row
@@ -203,6 +207,12 @@ def attach_document(session: Session, case: Case, upload: Upload, *, uploaded_by
     document.content = seal(
         upload.content, public, field_context(case, f"document:{document.id}:content")
     )
+    if upload.cleaning is not None:
+        document.cleaning = seal(
+            upload.cleaning.to_json().encode("utf-8"),
+            public,
+            field_context(case, f"document:{document.id}:cleaning"),
+        )
 
 
 def complaint_from_json(data: Any, *, max_document_bytes: int) -> Complaint:

@@ -6,6 +6,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from mediation.domain.document_cleaning import (
+    KEEP_AS_SENT_LABEL,
+    CleaningNote,
+    NotCleanable,
+    clean_document,
+)
 from mediation.services.errors import InvalidInput
 
 SHORT_TEXT = 200
@@ -37,12 +43,27 @@ class DocumentRefused(InvalidInput):
     """An uploaded file of the wrong type, too large, or one too many."""
 
 
+class DocumentNotCleaned(DocumentRefused):
+    """A file whose details could not be removed, sent without the sender's consent to
+    keep it as it is."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(
+            f"We could not remove the hidden details from “{name}”: {reason} We keep such a "
+            f"file only if you tick “{KEEP_AS_SENT_LABEL}” and add it again."
+        )
+        self.name = name
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Upload:
-    """A document to attach: a cleaned file name and its bytes."""
+    """A document to attach: a cleaned file name and its bytes, and for a complainant's
+    file what was removed from it (None: not cleaned, as for a public body's files)."""
 
     name: str
     content: bytes
+    cleaning: CleaningNote | None = None
 
     @property
     def content_type(self) -> str:
@@ -83,6 +104,27 @@ def check_document(name: str, size: int, *, max_bytes: int) -> None:
         raise DocumentRefused(
             f"“{name}” is larger than {megabytes(max_bytes)}, the limit per file."
         )
+
+
+def cleaned_upload(name: str, content: bytes, *, keep_as_sent: bool) -> Upload:
+    """The file without the details it carries about its making, and what was removed;
+    a file that cannot be cleaned is kept as it is only with `keep_as_sent` (the sender's
+    explicit consent), else DocumentNotCleaned."""
+    try:
+        cleaned = clean_document(name, content)
+    except NotCleanable as exc:
+        if not keep_as_sent:
+            raise DocumentNotCleaned(name, exc.reason) from None
+        return Upload(name, content, CleaningNote(kept_as_sent=exc.reason))
+    return Upload(name, cleaned.content, CleaningNote(removed=cleaned.removed))
+
+
+def prepare_upload(raw_name: str, content: bytes, *, max_bytes: int, keep_as_sent: bool) -> Upload:
+    """A complainant's file as it will be sealed: its name made safe, its type and size
+    checked (as sent), its details removed."""
+    name = clean_file_name(raw_name)
+    check_document(name, len(content), max_bytes=max_bytes)
+    return cleaned_upload(name, content, keep_as_sent=keep_as_sent)
 
 
 def megabytes(size: int) -> str:

@@ -24,10 +24,12 @@ from mediation.services.intake_documents import (
     DOCUMENT_TYPES,
     MAX_DOCUMENTS,
     SHORT_TEXT,
+    DocumentNotCleaned,
     DocumentRefused,
     Upload,
     check_document,
     clean_file_name,
+    cleaned_upload,
     content_type_for,
     extension_of,
     megabytes,
@@ -46,6 +48,7 @@ __all__ = [
     "MAX_DOCUMENTS",
     "SHORT_TEXT",
     "Complaint",
+    "DocumentNotCleaned",
     "DocumentRefused",
     "IntakeInvalid",
     "Upload",
@@ -53,6 +56,7 @@ __all__ = [
     "check_email",
     "check_phone",
     "clean_file_name",
+    "cleaned_upload",
     "content_type_for",
     "extension_of",
     "megabytes",
@@ -473,7 +477,11 @@ def _parse_identity(
     return Identity(organisation, contact, email, phone, region, size_band, updates)
 
 
-def _parse_documents(check: FieldCheck, raw: Any, max_bytes: int) -> tuple[Upload, ...]:
+def _parse_documents(
+    check: FieldCheck, raw: Any, max_bytes: int, *, clean: bool = True
+) -> tuple[Upload, ...]:
+    """Each `{"name", "content_base64"}` checked; with `clean` (a complainant's files) each
+    also loses the details it carries, or is kept as sent where `"keep_as_sent": true`."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -490,8 +498,13 @@ def _parse_documents(check: FieldCheck, raw: Any, max_bytes: int) -> tuple[Uploa
             continue
         name = clean_file_name(item["name"])
         encoded = item.get("content_base64")
-        for key in sorted(set(item) - {"name", "content_base64"}):
+        known = {"name", "content_base64", "keep_as_sent"} if clean else {"name", "content_base64"}
+        for key in sorted(set(item) - known):
             check.add(f"{path}.{key}", "Unknown field.")
+        keep_as_sent = item.get("keep_as_sent", False)
+        if not isinstance(keep_as_sent, bool):
+            check.add(f"{path}.keep_as_sent", "Must be true or false.")
+            continue
         if not isinstance(encoded, str):
             check.add(f"{path}.content_base64", "Must be the file's contents in base64.")
             continue
@@ -506,17 +519,28 @@ def _parse_documents(check: FieldCheck, raw: Any, max_bytes: int) -> tuple[Uploa
             wrong_type = extension_of(name) not in DOCUMENT_TYPES
             check.add(f"{path}.name" if wrong_type else f"{path}.content_base64", str(exc))
             continue
-        uploads.append(Upload(name, content))
+        if not clean:
+            uploads.append(Upload(name, content))
+            continue
+        try:
+            uploads.append(cleaned_upload(name, content, keep_as_sent=keep_as_sent))
+        except DocumentNotCleaned as exc:
+            check.add(
+                f"{path}.keep_as_sent",
+                f"We could not remove the hidden details from “{name}”: {exc.reason} Send "
+                '"keep_as_sent": true to keep it as it is, with whatever details it carries.',
+            )
     return tuple(uploads)
 
 
-def parse_api_documents(raw: Any, max_bytes: int) -> tuple[Upload, ...]:
+def parse_api_documents(raw: Any, max_bytes: int, *, clean: bool = True) -> tuple[Upload, ...]:
     """Documents sent over JSON (`[{"name", "content_base64"}]`) after filing, checked as
-    the intake checks them; raises IntakeInvalid naming each one that is refused."""
+    the intake checks them (and with `clean`, cleaned as it cleans them); raises
+    IntakeInvalid naming each one that is refused."""
     check = FieldCheck()
     if raw is None or raw == []:
         check.add("documents", "Send at least one document.")
-    uploads = _parse_documents(check, raw, max_bytes)
+    uploads = _parse_documents(check, raw, max_bytes, clean=clean)
     if check.errors:
         raise IntakeInvalid(check.errors)
     return uploads

@@ -224,6 +224,12 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
                 new_case,
                 field_context(case, f"document:{document.id}:content"),
             )
+            document.cleaning = _reseal_field(
+                document.cleaning,
+                old_case,
+                new_case,
+                field_context(case, f"document:{document.id}:cleaning"),
+            )
         casework_keys.reseal_case(session, case, old_case, new_case)
         sealed_reasons.reseal(session, case, old_case, new_case)
         old_grants = list(case.grants)
@@ -292,7 +298,7 @@ def purge_expired(session: Session, today: date | None = None) -> list[str]:
         for document in session.execute(
             select(CaseDocument).where(CaseDocument.case_id == case.id)
         ).scalars():
-            document.name = document.content = None
+            document.name = document.content = document.cleaning = None
         casework_keys.forget_case(session, case)
         sealed_reasons.forget(session, case)
         # A complainant signed in holds their key in custody: nothing left to open with it.

@@ -27,6 +27,7 @@ from mediation.models.time import utcnow
 from mediation.services import case_clocks, complaints
 from tests import seeded
 from tests.conftest import StaffLogin
+from tests.document_files import pdf_with_author
 
 EXAMPLE: dict[str, Any] = {
     "openness": "confidential",
@@ -157,7 +158,8 @@ def test_documents_can_be_sent_base64_and_are_sealed(
     body = dict(
         EXAMPLE,
         documents=[
-            {"name": "letter.pdf", "content_base64": base64.b64encode(b"%PDF-1.4 hi").decode()}
+            # A real PDF: a complainant's PDF is cleaned before it is sealed.
+            {"name": "letter.pdf", "content_base64": base64.b64encode(pdf_with_author()).decode()}
         ],
     )
     assert post(client, body).status_code == 201

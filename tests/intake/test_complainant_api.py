@@ -61,7 +61,15 @@ def test_a_complainant_follows_and_acts_on_their_case_over_json(
     )
     document = {"name": "minutes.txt", "content_base64": base64.b64encode(b"minutes").decode()}
     added = client.post(f"{API}/documents", json={"documents": [document]}, headers=auth)
-    assert added.status_code == 201 and added.json == {"added": 1}
+    assert added.status_code == 201 and added.json["added"] == 1
+    assert added.json["documents"] == [
+        {
+            "name": "minutes.txt",
+            "removed": [],
+            "kept_as_sent": False,
+            "note": "We found no hidden details to remove.",
+        }
+    ]
     case = client.get(f"{API}/complaint", headers=auth).json
     assert case["messages"][0] == {
         "on": case["messages"][0]["on"],

@@ -17,6 +17,7 @@ from mediation.models.statistics import StatisticalRecord
 from mediation.services import complaints, keyring, statistical_records
 from tests import seeded
 from tests.conftest import TEST_PASSWORD, StaffLogin, user_row
+from tests.document_files import pdf_with_author
 from tests.intake.conftest import Receipt
 
 
@@ -81,7 +82,8 @@ def test_documents_are_sealed_with_the_complaint(
         data={
             "action": "upload",
             "files": [
-                (BytesIO(b"%PDF-1.4 " + seeded.MESSAGE.encode()), "grant-letter.pdf"),
+                # A real PDF: a complainant's PDF is cleaned before it is sealed.
+                (BytesIO(pdf_with_author(seeded.MESSAGE)), "grant-letter.pdf"),
                 (BytesIO(b"notes"), "notes.txt"),
             ],
         },

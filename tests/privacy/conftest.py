@@ -1,4 +1,4 @@
-"""Fixtures shared with the intake and casework tests, for the privacy tests here."""
+"""Fixtures for the privacy tests: those of the intake and casework tests, shared."""
 
 from tests.casework.conftest import driver, staffed
 from tests.intake.conftest import body_id, clock, journey, officer

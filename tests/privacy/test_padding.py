@@ -160,7 +160,14 @@ def test_no_exact_size_of_a_draft_file_is_stored_in_the_clear(app: Flask) -> Non
         columns = {
             column["name"] for column in inspect(db.engine).get_columns(DraftDocument.__tablename__)
         }
-    assert columns == {"id", "draft_id", "sealed_name", "sealed_content", "added_at"}
+    assert columns == {
+        "id",
+        "draft_id",
+        "sealed_name",
+        "sealed_content",
+        "sealed_cleaning",
+        "added_at",
+    }
 
 
 def test_draft_files_are_sealed_padded_and_listed_with_their_exact_sizes(app: Flask) -> None:

@@ -12,11 +12,12 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from mediation.extensions import db
-from mediation.models.cases import Case
+from mediation.models.cases import Case, CaseDocument
 from mediation.models.intake import ComplainantSession
 from mediation.models.staff import StaffUser
 from mediation.services import (
     accounts,
+    complainant_portal,
     complainant_sessions,
     complaints,
     identity_access,
@@ -31,6 +32,7 @@ from mediation.services.vault_admin import purge_expired, reseal_for_user, rotat
 from mediation.vault import KeyPair, TamperedCiphertext
 from tests import seeded
 from tests.conftest import ON_POSTGRES, TEST_PASSWORD, StaffFactory
+from tests.document_files import jpeg_with_gps
 
 
 @dataclass
@@ -43,6 +45,9 @@ class World:
     mediator_key: KeyPair
     other_mediator: StaffUser
     other_key: KeyPair
+
+
+DOCUMENT_LIMITS = complainant_portal.CaseDocumentLimits(10**7, 50, 10**9)
 
 
 def unlocked(user_id: int) -> tuple[StaffUser, KeyPair]:
@@ -285,6 +290,9 @@ def test_rotation_reseals_everything_and_loses_nothing(world: World, new_suite: 
         db.session, world.officer, world.officer_key, case, world.mediator
     )
     complaints.add_message(db.session, case, Actor.complainant(), seeded.MESSAGE)
+    complainant_portal.add_document(
+        db.session, case, "photo.jpg", jpeg_with_gps(), limits=DOCUMENT_LIMITS
+    )
     db.session.commit()
     old_key_id = case.case_key_id
     assert rotate(db.session, world.officer, world.officer_key, new_suite) == 1
@@ -300,6 +308,12 @@ def test_rotation_reseals_everything_and_loses_nothing(world: World, new_suite: 
         ]
     _, complainant = complaints.complainant_keypair(db.session, filed.reference, filed.passphrase)
     assert complaints.read_narrative(case, complaints.complainant_case_key(case, complainant))
+    # The document's name, contents and what was removed from it, all re-sealed.
+    (document,) = complainant_portal.documents(
+        db.session, case, complaints.complainant_case_key(case, complainant)
+    )
+    assert document.name == "photo.jpg" and document.cleaning is not None
+    assert "GPS position" in document.cleaning.removed
     db.session.commit()  # each step commits, as the request doing it would
     seen = identity_access.read_identity(
         db.session, world.second_officer, world.second_key, case, "Checking after rotation"
@@ -340,6 +354,9 @@ def test_rotation_gives_no_key_to_a_holder_whose_key_was_replaced(world: World) 
 def test_purge_destroys_keys_after_retention_and_keeps_the_statistics(world: World) -> None:
     old = file_confidential()
     recent = file_confidential()
+    complainant_portal.add_document(
+        db.session, old.case, "photo.jpg", jpeg_with_gps(), limits=DOCUMENT_LIMITS
+    )
     old.case.closed_on = date.today() - timedelta(days=400)
     recent.case.closed_on = date.today() - timedelta(days=30)
     db.session.commit()
@@ -354,6 +371,10 @@ def test_purge_destroys_keys_after_retention_and_keeps_the_statistics(world: Wor
     assert gone is not None
     assert gone.grants == [] and gone.narrative is None and gone.identity is None
     assert gone.keys_destroyed_on == date.today()
+    (document,) = db.session.execute(
+        select(CaseDocument).where(CaseDocument.case_id == gone.id)
+    ).scalars()
+    assert document.name is None and document.content is None and document.cleaning is None
     assert gone.submitted_on and gone.record_key is not None  # the statistical record stays
     with pytest.raises(UnknownCaseOrPassphrase):
         complaints.complainant_keypair(db.session, old.reference, old.passphrase)

@@ -202,6 +202,9 @@ def complainant_complaint(case: Case, key: KeyPair) -> Response | tuple[Response
                     "uploaded_on": d.uploaded_on.isoformat(),
                     "by": d.by,
                     "url": url_for("api.complainant_document", document_id=d.id, _external=True),
+                    # What was removed before it was sealed (null: not cleaned, as for a
+                    # file added before documents were, or the service's own).
+                    "cleaning": d.cleaning.as_dict() if d.cleaning else None,
                 }
                 for d in view.documents
             ],
@@ -263,14 +266,13 @@ def complainant_documents(case: Case, _key: KeyPair) -> Response | tuple[Respons
     )
     for index, upload in enumerate(uploads):
         try:
-            complainant_portal.add_document(
-                database(), case, upload.name, upload.content, limits=limits
-            )
+            complainant_portal.add_upload(database(), case, upload, limits=limits)
         except ServiceError as exc:
             db.session.rollback()
             return problem(422, "No document was added.", {f"documents[{index}]": str(exc)})
     db.session.commit()
-    return jsonify({"added": len(uploads)}), 201
+    added = [{"name": u.name, **u.cleaning.as_dict()} for u in uploads if u.cleaning]
+    return jsonify({"added": len(uploads), "documents": added}), 201
 
 
 @blueprint.route("/complainant/documents/<int:document_id>")

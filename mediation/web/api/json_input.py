@@ -33,9 +33,10 @@ def unknown_fields(check: FieldCheck, data: dict[str, Any], known: set[str]) -> 
         check.add(key, "Unknown field.")
 
 
-def documents_sent(nothing_done: str) -> tuple[Upload, ...] | Response:
-    """The documents of a JSON body (`{"documents": [...]}`, checked as at intake), counted
-    against the client's UPLOAD_RATE_LIMIT; or the refusal, titled `nothing_done`."""
+def documents_sent(nothing_done: str, *, clean: bool = True) -> tuple[Upload, ...] | Response:
+    """The documents of a JSON body (`{"documents": [...]}`, checked as at intake, and with
+    `clean` a complainant's, cleaned as at intake), counted against the client's
+    UPLOAD_RATE_LIMIT; or the refusal, titled `nothing_done`."""
     data = json_object()
     if isinstance(data, Response):
         return data
@@ -44,7 +45,7 @@ def documents_sent(nothing_done: str) -> tuple[Upload, ...] | Response:
         if extra:
             raise IntakeInvalid(dict.fromkeys(extra, "Unknown field."))
         uploads = parse_api_documents(
-            data.get("documents"), int(current_app.config["MAX_DOCUMENT_BYTES"])
+            data.get("documents"), int(current_app.config["MAX_DOCUMENT_BYTES"]), clean=clean
         )
     except IntakeInvalid as exc:
         return problem(422, nothing_done, exc.errors)

@@ -269,7 +269,7 @@ def respondent_mediation(user: StaffUser, reference: str) -> Response | tuple[Re
 @with_token
 def respondent_documents(user: StaffUser, reference: str) -> Response | tuple[Response, int]:
     """Documents for the service, sealed as they arrive: all of them, or none."""
-    uploads = documents_sent("No document was sent.")
+    uploads = documents_sent("No document was sent.", clean=False)
     if isinstance(uploads, Response):
         return uploads
     try:

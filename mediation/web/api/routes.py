@@ -91,6 +91,8 @@ def file_complaint() -> Response:
             "status": outcome.case.state,
             "submitted_on": outcome.case.submitted_on.isoformat(),
             "sign_in_url": url_for("complainant.sign_in", _external=True),
+            # What was removed from each document before it was sealed.
+            "documents": [{"name": name, **note.as_dict()} for name, note in outcome.cleaned],
         }
     )
     response.status_code = 201

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from mediation.domain.document_cleaning import KEEP_AS_SENT_LABEL
 from mediation.domain.taxonomy import load_taxonomy
 from mediation.services.intake_rules import (
     LONG_TEXT,
@@ -173,6 +174,11 @@ class ImpactForm(StepForm):
 
 class DocumentsForm(StepForm):
     files = MultipleFileField("Add documents")
+    keep_as_sent = BooleanField(KEEP_AS_SENT_LABEL)
+
+    def answers(self) -> dict[str, Any]:
+        # Consent is given for the files added with it, never remembered for the next.
+        return {k: v for k, v in super().answers().items() if k != "keep_as_sent"}
 
 
 class AboutForm(StepForm):

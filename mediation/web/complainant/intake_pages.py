@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from mediation.domain.document_cleaning import BEFORE_UPLOAD_NOTICE
 from mediation.extensions import database, db, limiter
 from mediation.services import drafts, intake
 from mediation.services.drafts import DraftMissing, DraftTicket
@@ -152,6 +153,7 @@ def _render_step(
             drafts.list_documents(database(), ticket, now()) if _saved(ticket) else []
         )
         context["limits"] = _document_limits()
+        context["cleaning_notice"] = BEFORE_UPLOAD_NOTICE
     return render_template(f"complainant/steps/{step}.html", **context), status
 
 
@@ -209,7 +211,11 @@ def _save_step(
         saved = {}
     drafts.save_step(database(), ticket, step, form.answers(), now())
     saved[step] = form.answers()
-    upload_error = _handle_documents(ticket) if step == "documents" else None
+    upload_error = (
+        _handle_documents(ticket, keep_as_sent=bool(form.data.get("keep_as_sent")))
+        if step == "documents"
+        else None
+    )
     db.session.commit()
     if lost_earlier_pages:
         flash(
@@ -245,8 +251,9 @@ def _files_chosen() -> bool:
     return any(storage.filename for storage in request.files.getlist("files"))
 
 
-def _handle_documents(ticket: DraftTicket | None) -> str | None:
-    """Add the chosen files, or remove one; a refused file is named in the message."""
+def _handle_documents(ticket: DraftTicket | None, *, keep_as_sent: bool) -> str | None:
+    """Add the chosen files (cleaned; one that cannot be cleaned kept as sent only with
+    `keep_as_sent`), or remove one; a refused file is named in the message."""
     config = current_app.config
     action = request.form.get("action", "")
     if action.startswith("remove:") and (document_id := row_id(action[7:])) is not None:
@@ -266,6 +273,7 @@ def _handle_documents(ticket: DraftTicket | None) -> str | None:
                 now(),
                 max_bytes=int(config["MAX_DOCUMENT_BYTES"]),
                 max_total_bytes=int(config.get("MAX_DRAFT_DOCUMENT_BYTES", 50 * 1024 * 1024)),
+                keep_as_sent=keep_as_sent,
             )
         except DocumentRefused as exc:
             problems.append(str(exc))

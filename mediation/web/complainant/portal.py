@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from mediation.domain.document_cleaning import BEFORE_UPLOAD_NOTICE
 from mediation.extensions import database, db
 from mediation.services import complainant_portal, complaints, identity_access
 from mediation.services.errors import ServiceError
@@ -55,6 +56,7 @@ def render_portal(
             "per_file": megabytes(int(current_app.config["MAX_DOCUMENT_BYTES"])),
             "types": ALLOWED_EXTENSIONS_TEXT,
         },
+        cleaning_notice=BEFORE_UPLOAD_NOTICE,
     ), status
 
 
@@ -125,13 +127,19 @@ def add_documents() -> Response | tuple[str, int]:
                 storage.filename or "",
                 storage.read(limits.per_file + 1),
                 limits=limits,
+                keep_as_sent=bool(form.keep_as_sent.data),
             )
     except ServiceError as exc:
         db.session.rollback()
         kept = "" if len(files) == 1 else " None of the files you chose was added."
-        return render_portal(problem=str(exc) + kept)
+        return render_portal(document_form=form, problem=str(exc) + kept)
     db.session.commit()
-    flash("Your documents have been added.", "success")
+    # The names stay out of the flash (it travels in the session cookie): the list of
+    # documents says, file by file, what was removed.
+    flash(
+        "Your documents have been added. The list of documents says what we removed from each.",
+        "success",
+    )
     return redirect(url_for(".portal") + "#documents")
 
 

@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from mediation.domain.document_cleaning import KEEP_AS_SENT_LABEL
 from mediation.services.complainant_portal import ADVERSE_KINDS
 from mediation.services.intake_rules import LONG_TEXT
 from mediation.web.choices import select_choices
@@ -52,6 +53,7 @@ class MessageForm(FlaskForm):
 
 class DocumentForm(FlaskForm):
     files = MultipleFileField("Choose files")
+    keep_as_sent = BooleanField(KEEP_AS_SENT_LABEL)
 
 
 class ReasonForm(FlaskForm):

@@ -1,0 +1,263 @@
+"""The cleaning of one file, without a database: what is removed, what is kept, what is refused."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pikepdf
+import pytest
+from PIL import Image, ImageCms
+from PIL.PngImagePlugin import PngInfo
+
+from mediation.domain import document_cleaning
+from mediation.domain.document_cleaning import CleaningNote, NotCleanable, clean_document
+from tests.document_files import (
+    AUTHOR,
+    CAMERA_SERIAL,
+    MARKERS,
+    docx_with_author,
+    jpeg_with_gps,
+    odt_with_author,
+    pdf_with_author,
+)
+
+
+def assert_no_markers(content: bytes) -> None:
+    for marker in MARKERS:
+        assert marker.encode() not in content, marker
+        assert marker.encode("utf-16-le") not in content, marker
+
+
+def unpacked(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def test_a_photo_loses_its_gps_position_camera_serial_and_author() -> None:
+    original = jpeg_with_gps()
+    assert CAMERA_SERIAL.encode() in original and AUTHOR.encode() in original
+    cleaned = clean_document("photo.JPG", original)
+    assert_no_markers(cleaned.content)
+    for said in ("GPS position", "camera serial number", "camera make", "author", "comment"):
+        assert said in cleaned.removed
+    picture = Image.open(io.BytesIO(cleaned.content))
+    assert picture.format == "JPEG"
+    assert not picture.getexif()
+    assert not {"exif", "comment", "icc_profile", "xmp"} & set(picture.info)
+
+
+def test_a_photo_is_turned_upright_before_its_orientation_is_dropped() -> None:
+    # Orientation 6: the camera was turned; the picture must be shown turned 90° clockwise.
+    cleaned = clean_document("photo.jpeg", jpeg_with_gps(orientation=6, size=(64, 32)))
+    picture = Image.open(io.BytesIO(cleaned.content)).convert("RGB")
+    assert picture.size == (32, 64)
+    # The red left half of the landscape picture is now its top half.
+    red, _, blue = picture.getpixel((16, 8))  # type: ignore[misc]
+    assert red > 150 and blue < 100
+    red, _, blue = picture.getpixel((16, 56))  # type: ignore[misc]
+    assert blue > 150 and red < 100
+
+
+def test_a_png_loses_its_text_notes_exif_and_colour_profile_but_keeps_its_colours() -> None:
+    image = Image.new("RGB", (8, 8), (10, 200, 30))
+    notes = PngInfo()
+    notes.add_text("Author", AUTHOR)
+    exif = Image.Exif()
+    exif[0x010F] = "Kittiwake Optics"
+    out = io.BytesIO()
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image.save(out, "PNG", pnginfo=notes, exif=exif, icc_profile=profile)
+    cleaned = clean_document("scan.png", out.getvalue())
+    assert_no_markers(cleaned.content)
+    assert {"text notes", "camera make"} <= set(cleaned.removed)
+    picture = Image.open(io.BytesIO(cleaned.content))
+    assert not picture.getexif() and "icc_profile" not in picture.info
+    assert not getattr(picture, "text", {})
+    assert picture.convert("RGB").getpixel((4, 4)) == (10, 200, 30)
+
+
+def test_a_pdf_loses_its_info_dictionary_and_xmp_but_keeps_its_text() -> None:
+    original = pdf_with_author("The grant letter of March")
+    assert AUTHOR.encode() in original
+    cleaned = clean_document("letter.pdf", original)
+    assert_no_markers(cleaned.content)
+    assert {"author", "the program that made it", "XMP metadata"} <= set(cleaned.removed)
+    with pikepdf.open(io.BytesIO(cleaned.content)) as pdf:
+        assert "/Info" not in pdf.trailer and "/Metadata" not in pdf.Root
+        assert b"The grant letter of March" in pdf.pages[0].Contents.read_bytes()
+
+
+def test_a_pdf_comment_loses_its_author_and_a_page_its_metadata() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    page = pdf.pages[0]
+    page.obj["/Metadata"] = pdf.make_stream(f"<x>{AUTHOR}</x>".encode())
+    note = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot,
+            Subtype=pikepdf.Name.Text,
+            Rect=[0, 0, 10, 10],
+            T=AUTHOR,
+            Contents="Please see clause 4",
+        )
+    )
+    page.obj["/Annots"] = pdf.make_indirect(pikepdf.Array([note]))
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    cleaned = clean_document("marked.pdf", out.getvalue())
+    assert_no_markers(cleaned.content)
+    assert "names of who wrote comments" in cleaned.removed
+    assert b"Please see clause 4" in cleaned.content  # the comment itself is kept
+
+
+def test_a_password_protected_or_damaged_pdf_cannot_be_cleaned() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    out = io.BytesIO()
+    pdf.save(out, encryption=pikepdf.Encryption(owner="owner", user="secret"))
+    with pytest.raises(NotCleanable, match="password"):
+        clean_document("locked.pdf", out.getvalue())
+    with pytest.raises(NotCleanable, match="could not read it as a PDF"):
+        clean_document("broken.pdf", b"%PDF-1.4 nothing more")
+
+
+def test_a_word_package_has_its_properties_emptied_and_the_rest_kept() -> None:
+    cleaned = clean_document("minutes.docx", docx_with_author("Clause 4 was broken"))
+    assert_no_markers(cleaned.content)
+    assert {"author", "the program that made it", "company or organisation name"} <= set(
+        cleaned.removed
+    )
+    assert "custom properties" in cleaned.removed
+    parts = unpacked(cleaned.content)
+    assert set(parts) == {
+        "[Content_Types].xml",
+        "docProps/core.xml",
+        "docProps/app.xml",
+        "docProps/custom.xml",
+        "word/document.xml",
+    }
+    assert b"Clause 4 was broken" in parts["word/document.xml"]
+    with zipfile.ZipFile(io.BytesIO(cleaned.content)) as package:
+        # The parts' times, in local time in the original, are all one neutral time.
+        assert {info.date_time for info in package.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_an_opendocument_keeps_its_mimetype_first_and_stored() -> None:
+    cleaned = clean_document("minutes.odt", odt_with_author())
+    assert_no_markers(cleaned.content)
+    assert {"author", "name of the last person to edit it", "the program that made it"} <= set(
+        cleaned.removed
+    )
+    with zipfile.ZipFile(io.BytesIO(cleaned.content)) as package:
+        first = package.infolist()[0]
+        assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+        meta = package.read("meta.xml")
+    assert b'office:version="1.3"' in meta and b"<office:meta/>" in meta
+
+
+def test_a_zip_bomb_is_refused_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", b"\0" * (3 * 1024 * 1024))
+    monkeypatch.setattr(document_cleaning, "MAX_UNPACKED_BYTES", 2 * 1024 * 1024)
+    with pytest.raises(NotCleanable, match="unpacks to more than 2 MB"):
+        clean_document("bomb.docx", out.getvalue())
+    monkeypatch.setattr(document_cleaning, "MAX_PACKAGE_ENTRIES", 1)
+    with pytest.raises(NotCleanable, match="more than 1 parts"):
+        clean_document("many.docx", docx_with_author())
+
+
+def test_text_has_nothing_to_remove_unless_it_is_another_file_in_disguise() -> None:
+    assert clean_document("notes.txt", b"minutes").removed == ()
+    assert clean_document("notes.csv", b"a,b\n1,2\n").content == b"a,b\n1,2\n"
+    with pytest.raises(NotCleanable, match="another kind of file"):
+        clean_document("photo.txt", jpeg_with_gps())
+
+
+@pytest.mark.parametrize("name", ["mail.eml", "old.doc", "old.xls", "letter.rtf", "x.exe"])
+def test_files_we_cannot_clean_say_why(name: str) -> None:
+    with pytest.raises(NotCleanable) as refused:
+        clean_document(name, b"anything")
+    assert refused.value.reason.endswith(".")
+
+
+def test_a_picture_that_is_not_one_cannot_be_cleaned() -> None:
+    with pytest.raises(NotCleanable, match="JPEG or PNG"):
+        clean_document("photo.jpg", b"\xff\xd8\xff not really")
+
+
+def test_the_note_reads_as_plain_english_and_survives_being_sealed() -> None:
+    note = CleaningNote(removed=("author", "GPS position", "camera serial number"))
+    assert note.summary == "Removed: author, GPS position and camera serial number."
+    assert CleaningNote.from_json(note.to_json()) == note
+    kept = CleaningNote(kept_as_sent="it is protected by a password.")
+    assert kept.summary.startswith("Kept as you sent it, with whatever details it carries")
+    assert CleaningNote().summary == "We found no hidden details to remove."
+
+
+def test_a_photo_pasted_into_a_document_loses_its_exif_but_keeps_its_orientation() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", "<w:document/>")
+        package.writestr("word/media/image1.jpeg", jpeg_with_gps(orientation=6))
+    cleaned = clean_document("report.docx", out.getvalue())
+    assert_no_markers(cleaned.content)
+    assert {"a picture's GPS position", "a picture's camera serial number"} <= set(cleaned.removed)
+    picture = Image.open(io.BytesIO(unpacked(cleaned.content)["word/media/image1.jpeg"]))
+    # Not turned: the document sized its frame for the picture as it was, tag and all.
+    assert picture.size == (64, 32)
+    assert dict(picture.getexif()) == {0x0112: 6}
+
+
+def test_a_picture_inside_a_document_that_cannot_be_read_is_kept_as_it_is() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        package.writestr("content.xml", "<x/>")
+        package.writestr("Pictures/odd.jpg", b"\xff\xd8\xff not a picture")
+    cleaned = clean_document("notes.odt", out.getvalue())
+    assert unpacked(cleaned.content)["Pictures/odd.jpg"] == b"\xff\xd8\xff not a picture"
+
+
+def test_a_document_with_too_many_pixels_of_pictures_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        for n in range(3):
+            package.writestr(f"ppt/media/image{n}.jpg", jpeg_with_gps())
+    monkeypatch.setattr(document_cleaning, "MAX_EMBEDDED_PIXELS", 5000)  # two of 64 x 32
+    with pytest.raises(NotCleanable, match="pictures inside it add up to more than"):
+        clean_document("slides.pptx", out.getvalue())
+
+
+def test_a_photo_scanned_into_a_pdf_loses_its_exif() -> None:
+    photo = jpeg_with_gps(size=(64, 32))
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    picture = pdf.make_stream(
+        photo,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=64,
+        Height=32,
+        ColorSpace=pikepdf.Name.DeviceRGB,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.DCTDecode,
+    )
+    pdf.pages[0].Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=picture))
+    pdf.pages[0].Contents = pdf.make_stream(b"q 64 0 0 32 0 0 cm /Im0 Do Q")
+    out = io.BytesIO()
+    pdf.save(out)
+    assert CAMERA_SERIAL.encode() in out.getvalue()
+    cleaned = clean_document("scan.pdf", out.getvalue())
+    assert_no_markers(cleaned.content)
+    assert "a picture's GPS position" in cleaned.removed
+    with pikepdf.open(io.BytesIO(cleaned.content)) as opened:
+        image = opened.pages[0].Resources.XObject.Im0
+        shown = Image.open(io.BytesIO(image.read_raw_bytes()))
+        assert shown.size == (64, 32) and not shown.getexif()
