@@ -20,6 +20,7 @@ from mediation.extensions import db
 from mediation.services import accounts, complainant_sessions, complaints, staff_sign_in
 from mediation.services.complainant_sessions import SignInThrottled
 from mediation.services.complaints import UnknownCaseOrPassphrase
+from mediation.shared_store import store
 from tests import seeded, shared_stores
 from tests.conftest import AuthActions, StaffFactory, StaffLogin
 from tests.intake.conftest import Clock
@@ -241,3 +242,25 @@ def test_a_device_cookie_counts_only_for_its_own_account_and_only_as_signed(
         post_password(gated_app.test_client(), other, "guess", f"192.0.2.{n}")
     borrowed = post_password(device, other, other.password, "198.51.100.9")
     assert borrowed.status_code == 429  # the officer's device is unknown to this account
+
+
+def test_each_store_applies_the_rule_the_domain_states(gated_app: Flask) -> None:
+    """Redis runs the rule as a Lua script, memory in Python: the same answers either way."""
+    rule = complainant_sessions.BACKOFF
+    with gated_app.app_context():
+        shared = store()
+        start = 1_000_000.0
+        answers = []
+        for step in range(14):  # an attempt each 1.5 s: some pass, some wait
+            answers.append(shared.reserve(("gate-a",), rule, start + 1.5 * step))
+        shared.release("gate-a")
+        answers.append(shared.reserve(("gate-a", "gate-b"), rule, start + 100))
+        answers.append(shared.reserve(("gate-b",), rule, start + 100))
+        shared.forget("gate-a")
+        answers.append(shared.reserve(("gate-a",), rule, start + 100))
+        answers.append(shared.reserve(("gate-a",), rule, start + 100 + rule.window_seconds + 1))
+    expected = [0, 0, 0, 0, 0.5, 0, 2.5, 1.0, 0, 6.5, 5.0, 3.5, 2.0, 0.5]
+    # A success given back; both gates counted at once; a gate counted alone; a forgotten
+    # gate; a gate after its window.
+    expected += [0, 0, 0, 0]
+    assert [round(answer, 3) for answer in answers] == expected
