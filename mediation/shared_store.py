@@ -78,6 +78,7 @@ class MemoryStore(SharedStore):
         self._lock = threading.Lock()
         self._gates: dict[str, tuple[int, float, int]] = {}
         self._secrets: dict[int, tuple[bytes, float]] = {}
+        self._next_sweep = 0.0
 
     def period_secret(self, period: int, expires_at: float) -> bytes:
         with self._lock:
@@ -122,6 +123,10 @@ class MemoryStore(SharedStore):
             return list(self._gates)
 
     def _drop_stale(self, now: float) -> None:
+        # A sweep reads every gate: once a minute at most, not on every attempt.
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + 60
         stale = [
             gate for gate, (_, last_at, window) in self._gates.items() if now - last_at > window
         ]
