@@ -31,6 +31,17 @@ WRONG = "wrong words that are not the passphrase at all"
 TOGETHER = 10
 
 
+@pytest.fixture(autouse=True)
+def staff_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The staff sign-in's clock, standing still unless a test moves it: a slow machine
+    must not let a wait run out between two attempts."""
+    import mediation.web.auth.routes as auth_routes
+
+    clock = Clock()
+    monkeypatch.setattr(auth_routes, "utcnow", clock)
+    return clock
+
+
 def together(count: int, attempt: Callable[[int], str]) -> list[str]:
     """Run `count` attempts in threads released at the same moment; their outcomes."""
     barrier = threading.Barrier(count)
@@ -180,14 +191,11 @@ def test_wrong_passwords_from_other_addresses_never_refuse_the_person_on_their_d
 
 
 def test_without_a_device_cookie_the_person_is_slowed_never_locked_out(
-    gated_app: Flask, monkeypatch: pytest.MonkeyPatch
+    gated_app: Flask, staff_clock: Clock
 ) -> None:
     """Someone on a new device, from a fresh address, while an attacker keeps guessing:
     every wait is at most a minute, and once it ends they get in."""
-    import mediation.web.auth.routes as auth_routes
-
-    clock = Clock()
-    monkeypatch.setattr(auth_routes, "utcnow", clock)
+    clock = staff_clock
     officer = StaffFactory(gated_app)("case_officer")
     waits = []
     for n in range(40):
