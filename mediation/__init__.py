@@ -115,6 +115,7 @@ def _init_extensions(app: Flask) -> None:
     from mediation import (
         models,  # noqa: F401  (registers the tables)
         request_transactions,
+        shared_store,
     )
     from mediation.extensions import csrf, db, limiter, login_manager, migrate, talisman
     from mediation.services import queue_cache, queue_replica
@@ -130,6 +131,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    shared_store.install(app)
     talisman.init_app(
         app,
         force_https=False,

@@ -39,6 +39,10 @@ class Defaults:
     # Sign-in throttling (Flask-Limiter syntax).
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     RATELIMIT_ENABLED = True
+    # Every keyed hash of a client address is made under a random key of this many seconds'
+    # period, kept only in the shared store (Redis) and expiring with the period: at least
+    # the longest limit's window (a day), so that no day's count starts again mid-way.
+    CLIENT_KEY_PERIOD = 24 * 60 * 60
     # Complaint drafts started, and uploads into drafts, per client: each draft may hold
     # documents for 24 hours, so without these one script could fill the disk.
     DRAFT_RATE_LIMIT = "20 per hour;60 per day"

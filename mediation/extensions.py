@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
-from flask import current_app, request
+from flask import request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -14,6 +11,8 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, Session
+
+from mediation.shared_store import client_digest
 
 # Stable constraint names so that migrations behave the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -43,11 +42,10 @@ csrf = CSRFProtect()
 
 
 def limit_key(kind: str, value: str) -> str:
-    """A rate-limit counter's key: a keyed hash, so the counters' store (Redis in production)
-    holds no client address and no typed email address, only digests it cannot reverse."""
-    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
-    digest = hmac.new(secret, f"rate-limit\x00{kind}\x00{value}".encode(), hashlib.sha256)
-    return f"{kind}:{digest.hexdigest()[:32]}"
+    """A rate-limit counter's key: a keyed hash under the period's random key (see
+    shared_store), so the counters' store holds no client address and no typed email, and
+    nothing it holds can be linked to an address once the period's key has expired."""
+    return client_digest(f"rate-limit-{kind}", value)
 
 
 def client_limit_key() -> str:

@@ -44,6 +44,9 @@ class Served:
         )
 
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
 def gunicorn_command(workers: int, bind: str) -> list[str]:
     """`gunicorn -c deploy/gunicorn.conf.py -w N -b BIND mediation.wsgi:app` (the README's,
     with the access log that keeps no client address), with this environment's gunicorn."""
@@ -80,6 +83,9 @@ def production(database_url: str, instance: Path, *, workers: int = 3) -> Iterat
         "SECRET_KEY": SECRET_KEY,
         "MEDIATION_INSTANCE_PATH": str(instance),
         "TRUSTED_PROXIES": "1",
+        # As the README's set-up: the throttling counters, sign-in gates and the period's
+        # client-address key shared by every worker in Redis.
+        "REDIS_URL": REDIS_URL,
     }
     env.pop("DEMO_MODE", None)
     port = free_port()

@@ -89,20 +89,6 @@ class ComplainantSession(db.Model):  # type: ignore[name-defined,misc]
     clock: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
-class SignInFailure(db.Model):  # type: ignore[name-defined,misc]
-    """A failed complainant sign-in, under a keyed hash of the reference or the client.
-
-    Neither the reference typed nor the client's address is stored: only an HMAC under
-    the app's secret key, enough to count recent failures and slow the next attempt.
-    """
-
-    __tablename__ = "complainant_sign_in_failures"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key_hash: Mapped[str] = mapped_column(String(64), index=True)
-    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-
-
 class ApiIdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
     """An `Idempotency-Key` the JSON API has filed a complaint under, for 24 hours.
 

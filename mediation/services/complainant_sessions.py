@@ -1,14 +1,18 @@
 """Complainant sign-in with reference and passphrase: slowed guessing and key custody.
 
 Guessing is slowed per reference for each client, and per client over every reference,
-each counted under a keyed hash (the reference and the address themselves are never
-stored). After a few free failures each further attempt must wait twice as long as the
-last, up to a cap. A refused attempt is not a failure, so hammering does not lengthen the
-wait. Failures are not counted per reference alone, across every client: the public body
-complained about sees the reference, and one wrong guess sent each time the wait ended
-would keep the real complainant, signing in from anywhere else, waiting for good: a
-lock-out by another name. A 7-word passphrase (about 90 bits) behind Argon2id needs no
-such limit against guessing spread over many clients.
+each counted on a gate in the shared store under a keyed hash made with the period's random
+key (shared_store): the reference and the address are never kept, nor hashed under
+anything that outlives the count. After a few free failures each further attempt must wait
+twice as long as the last, up to a cap. The attempt is counted before the passphrase is
+tried, in one atomic step with the check of the wait, so attempts sent together cannot all
+be tried in one open moment; a right passphrase gives its count back. A refused attempt is
+not counted, so hammering does not lengthen the wait. Failures are not counted per
+reference alone, across every client: the public body complained about sees the reference,
+and one wrong guess sent each time the wait ended would keep the real complainant, signing
+in from anywhere else, waiting for good: a lock-out by another name. A 7-word passphrase
+(about 90 bits) behind Argon2id needs no such limit against guessing spread over many
+clients.
 
 The derived key is then held like a staff member's: sealed in the database under a random
 key that only the session cookie holds.
@@ -16,26 +20,25 @@ key that only the session cookie holds.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from flask import current_app
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
+from mediation.domain.backoff import Backoff
 from mediation.domain.coarse_time import day_end, day_start
 from mediation.models.cases import Case
-from mediation.models.intake import ComplainantSession, SignInFailure
+from mediation.models.intake import ComplainantSession
 from mediation.models.time import as_utc
 from mediation.services import complaints, sealed_clocks
-from mediation.services.complaints import UnknownCaseOrPassphrase, normalise_reference
+from mediation.services.complaints import normalise_reference
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import printable
+from mediation.shared_store import client_digest, store
 from mediation.vault import (
     KeyPair,
     VaultError,
@@ -49,6 +52,12 @@ FREE_FAILURES = 3
 FIRST_DELAY_SECONDS = 1
 MAX_DELAY_SECONDS = 30
 FAILURE_WINDOW = timedelta(hours=1)
+BACKOFF = Backoff(
+    free=FREE_FAILURES,
+    first_seconds=FIRST_DELAY_SECONDS,
+    max_seconds=MAX_DELAY_SECONDS,
+    window_seconds=int(FAILURE_WINDOW.total_seconds()),
+)
 IDLE_TIMEOUT = timedelta(minutes=30)
 # However active, a complainant signs in again after this long.
 SESSION_CAP = timedelta(hours=12)
@@ -68,48 +77,24 @@ class SignInThrottled(ServiceError):
 
 def delay_after(failures: int) -> int:
     """Seconds to wait after this many recent failures: 0, then 1, 2, 4 … capped at 30."""
-    if failures < FREE_FAILURES:
-        return 0
-    return min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS << (failures - FREE_FAILURES))
-
-
-def _keyed(kind: str, value: str) -> str:
-    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
-    message = f"complainant-sign-in\x00{kind}\x00{value}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return BACKOFF.delay_after(failures)
 
 
 def throttle_keys(reference: str, client: str) -> tuple[str, str]:
-    """Keyed hashes of the normalised reference typed from this client, and of the client
-    address."""
-    typed = f"{normalise_reference(reference)}\x00{client}"
-    return _keyed("reference-from-client", typed), _keyed("client", client)
+    """The gates of the normalised reference typed from this client, and of the client
+    address: keyed hashes under the period's random key."""
+    return (
+        client_digest("complainant-reference-from-client", normalise_reference(reference), client),
+        client_digest("complainant-client", client),
+    )
 
 
-def _wait_for(session: Session, key_hash: str, now: datetime) -> float:
-    since = now - FAILURE_WINDOW
-    count, last = session.execute(
-        select(func.count(SignInFailure.id), func.max(SignInFailure.failed_at)).where(
-            SignInFailure.key_hash == key_hash, SignInFailure.failed_at > since
-        )
-    ).one()
-    if not count or last is None:
-        return 0.0
-    allowed_at = as_utc(last) + timedelta(seconds=delay_after(int(count)))
-    return max(0.0, (allowed_at - now).total_seconds())
-
-
-def check_throttle(session: Session, keys: tuple[str, ...], now: datetime) -> None:
-    """Refuse (without trying the passphrase) while any key is still in its waiting time."""
-    wait = max(_wait_for(session, key, now) for key in keys)
+def reserve_attempt(gates: tuple[str, ...], now: datetime) -> None:
+    """Count this attempt on every gate before the passphrase is tried, or refuse it
+    (without trying the passphrase, and counting nothing) while any gate is waiting."""
+    wait = store().reserve(gates, BACKOFF, now.timestamp())
     if wait > 0:
         raise SignInThrottled(max(1, math.ceil(wait)))
-
-
-def _record_failure(session: Session, keys: tuple[str, ...], now: datetime) -> None:
-    session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= now - FAILURE_WINDOW))
-    for key in keys:
-        session.add(SignInFailure(key_hash=key, failed_at=now))
 
 
 @dataclass(frozen=True)
@@ -137,20 +122,20 @@ def sign_in(
 ) -> ComplainantTicket:
     """Check the passphrase (slowly, and only when not throttled) and hold the derived key.
 
-    Raises SignInThrottled or UnknownCaseOrPassphrase. Caller commits in both the success
-    and the failure case: a failure is recorded so that the next attempt waits longer.
+    Raises SignInThrottled or UnknownCaseOrPassphrase. The attempt is counted (in the
+    shared store, not the database) before the passphrase is tried, so a failure needs
+    nothing written; a success gives the count back. Caller commits on success.
     """
     # What cannot be typed cannot be right; it must not reach the database either.
     reference, passphrase = printable(reference, 40), printable(passphrase, 300)
     reference_key, client_key = throttle_keys(reference, client)
-    check_throttle(session, (reference_key, client_key), now)
-    try:
-        case, keypair = complaints.complainant_keypair(session, reference, passphrase)
-    except UnknownCaseOrPassphrase:
-        _record_failure(session, (reference_key, client_key), now)
-        raise
-    # The real complainant got in: their own slips at this reference no longer count.
-    session.execute(delete(SignInFailure).where(SignInFailure.key_hash == reference_key))
+    reserve_attempt((reference_key, client_key), now)
+    case, keypair = complaints.complainant_keypair(session, reference, passphrase)
+    # The real complainant got in: their own slips at this reference no longer count, and
+    # this attempt is not a failure of their connection's.
+    gates = store()
+    gates.forget(reference_key)
+    gates.release(client_key)
     session.execute(delete(ComplainantSession).where(ComplainantSession.expires_at <= now))
     # The blob's readable expiry is the midnight after the longest deadline, so that it
     # does not say when the complainant signed in; the exact one is in the sealed clock.
@@ -216,8 +201,7 @@ def sign_out(session: Session, ticket: ComplainantTicket | None) -> None:
 
 def purge_expired(session: Session, now: datetime) -> int:
     """Delete sessions past the midnight after their idle deadline (all the row says of
-    it) and failures older than the counting window."""
+    it); the gates' counts expire in the shared store by themselves."""
     result = session.execute(delete(ComplainantSession).where(ComplainantSession.expires_at <= now))
     sessions = cast(CursorResult[Any], result).rowcount
-    session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= now - FAILURE_WINDOW))
     return int(sessions or 0)

@@ -122,7 +122,7 @@ def complainant_sign_in() -> Response | tuple[Response, int]:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except UnknownCaseOrPassphrase as exc:
-        db.session.commit()  # the failure is counted, so the next guess waits longer
+        # Counted before the passphrase was tried, in the shared store: nothing to keep.
         return _unauthorised(str(exc))
     db.session.commit()
     return jsonify(

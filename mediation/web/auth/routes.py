@@ -22,7 +22,7 @@ from mediation.domain.permissions import Permission, allows
 from mediation.extensions import database, db, limit_key, limiter
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
-from mediation.services import accounts, keyring, staff_sessions
+from mediation.services import accounts, keyring, staff_sessions, staff_sign_in
 from mediation.services.audit import record
 from mediation.services.errors import ServiceError
 from mediation.vault import CustodyExpired, CustodyInvalid, KeyPair, VaultError
@@ -38,9 +38,13 @@ def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
-def _email_key() -> str:
-    # Throttle per account as well as per client, on what was typed (normalised).
-    return limit_key("account", (request.form.get("email") or "").strip().lower())
+def _known_device() -> bool:
+    # A device a full sign-in to the account typed left its cookie on: counted on its own
+    # gate (staff_sign_in), and spared the limits per address that others there may use up.
+    email = request.form.get("email") or ""
+    return staff_sign_in.known_device(
+        database(), email, request.cookies.get(staff_sign_in.DEVICE_COOKIE)
+    )
 
 
 def _pending_key() -> str:
@@ -122,24 +126,40 @@ def _finish_sign_in(user: StaffUser) -> Response:
     user.last_sign_in_at = utcnow()
     record(database(), accounts.actor_for(user), "user.signed_in")
     db.session.commit()
-    return redirect(next_url or home_for(user))
+    response = redirect(next_url or home_for(user))
+    # This browser is now a known device of the account (OWASP's device cookie).
+    response.set_cookie(
+        staff_sign_in.DEVICE_COOKIE,
+        staff_sign_in.device_cookie(user),
+        max_age=int(staff_sign_in.DEVICE_LIFETIME.total_seconds()),
+        path=url_for("auth.sign_in"),
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_known_device)
 @public
-def sign_in() -> Response | str:
+def sign_in() -> Response | str | tuple[str, int, dict[str, str]]:
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = SignInForm()
     error = None
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(
-                database(), form.email.data or "", form.password.data or ""
+            user, keypair = staff_sign_in.check_password(
+                database(),
+                form.email.data or "",
+                form.password.data or "",
+                request.cookies.get(staff_sign_in.DEVICE_COOKIE),
+                utcnow(),
             )
-            keypair = keyring.unlock(database(), user, form.password.data or "")
+        except staff_sign_in.StaffSignInThrottled as exc:
+            page = render_template("auth/sign_in.html", form=form, error=str(exc))
+            return page, 429, {"Retry-After": str(exc.retry_after)}
         except (ServiceError, VaultError) as exc:
             error = str(exc)
         else:

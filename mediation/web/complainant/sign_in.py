@@ -55,7 +55,7 @@ def sign_in() -> Response | tuple[str, int]:
             )
             return page, status, response_headers  # type: ignore[return-value]
         except UnknownCaseOrPassphrase as exc:
-            db.session.commit()  # the failure is counted, so the next guess waits longer
+            # Counted before the passphrase was tried, in the shared store: nothing to keep.
             error = str(exc)
         else:
             # A session this browser already held ends here, its custody row with it.
