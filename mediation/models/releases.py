@@ -10,6 +10,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -49,3 +50,9 @@ class StatisticsRelease(db.Model):  # type: ignore[name-defined,misc]
     # Differential privacy: the epsilon this release spent from its year's budget, if any.
     budget_year: Mapped[int] = mapped_column(Integer, index=True)
     epsilon: Mapped[float | None] = mapped_column(Float)
+    # How many organisations each cell counted (published or hidden), as JSON sealed under
+    # the symmetric statistics key `revision_key_id`: what the revisions policy compares a
+    # later release with (mediation/domain/statistics_revisions.py). NULL for a release
+    # published before it was kept.
+    revision_counts: Mapped[bytes | None] = mapped_column(LargeBinary)
+    revision_key_id: Mapped[str | None] = mapped_column(String(32))

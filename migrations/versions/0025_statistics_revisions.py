@@ -1,0 +1,56 @@
+"""Statistics revisions and organisation record keys.
+
+Each release keeps, sealed under the symmetric statistics key, how many organisations each
+of its cells counted, so that a later release sharing cells with it can be checked against
+the revisions policy (mediation/domain/statistics_revisions.py). Releases published before
+have none (NULL).
+
+An organisation pseudonym's record key was its first case's, which is stored readable
+beside that case: the pair named the case that made the pseudonym. Each is replaced by a
+fresh random key, one per organisation (the row is the organisation), independent of any
+case. The cases already linked keep the old key inside their sealed records, which no one
+without the statistics key can read.
+
+Revision ID: 0025
+Revises: 0021_queue_changes
+Create Date: 2026-12-08 00:30:00
+
+"""
+
+import secrets
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0025"
+down_revision = "0021_queue_changes"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # Plain ALTER TABLE on both engines: a batch copy of the table would drop the triggers
+    # that refuse UPDATE and DELETE of a release.
+    op.add_column(
+        "statistics_releases", sa.Column("revision_counts", sa.LargeBinary(), nullable=True)
+    )
+    op.add_column(
+        "statistics_releases", sa.Column("revision_key_id", sa.String(length=32), nullable=True)
+    )
+    bind = op.get_bind()
+    pseudonyms = sa.table(
+        "organisation_pseudonyms", sa.column("id", sa.Integer), sa.column("record_key", sa.Integer)
+    )
+    ids = [row[0] for row in bind.execute(sa.select(pseudonyms.c.id))]
+    for row_id in ids:
+        bind.execute(
+            pseudonyms.update()
+            .where(pseudonyms.c.id == row_id)
+            .values(record_key=secrets.randbelow(2**31))
+        )
+
+
+def downgrade():
+    # The old keys are not put back: they named their organisations' first cases.
+    op.execute("ALTER TABLE statistics_releases DROP COLUMN revision_key_id")
+    op.execute("ALTER TABLE statistics_releases DROP COLUMN revision_counts")
