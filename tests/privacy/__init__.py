@@ -1,0 +1,1 @@
+"""Tests that nothing readable or published links or singles out a complainant."""
