@@ -29,6 +29,7 @@ from datetime import date
 
 import numpy as np
 import pytest
+from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from sqlalchemy import select
 
@@ -237,7 +238,7 @@ class Attacker:
                     self.pair[state][category, outcome] = self.columns
                     self.columns += 1
         self.rows: list[dict[int, float]] = []
-        self._matrix: np.ndarray | None = None
+        self._matrix: sparse.csr_matrix | None = None
         self.low: list[float] = []
         self.high: list[float] = []
         self._structure()
@@ -369,10 +370,17 @@ class Attacker:
 
     def _solve(self, objective: dict[int, float], fixed: dict[int, float]) -> float | None:
         if self._matrix is None or self._matrix.shape != (len(self.rows), self.columns):
-            self._matrix = np.zeros((len(self.rows), self.columns))
+            entries: dict[tuple[int, int], float] = {}
             for number, row in enumerate(self.rows):
                 for column, weight in row.items():
-                    self._matrix[number, column] += weight
+                    entries[number, column] = entries.get((number, column), 0.0) + weight
+            self._matrix = sparse.csr_matrix(
+                (
+                    list(entries.values()),
+                    ([r for r, _ in entries], [c for _, c in entries]),
+                ),
+                shape=(len(self.rows), self.columns),
+            )
         matrix = self._matrix
         low = np.zeros(self.columns)
         high = np.full(self.columns, 1e6)
@@ -463,17 +471,27 @@ def test_no_pair_of_releases_singles_out_the_organisation_whose_case_changed(
     prior = Attacker(dims, change, [])
     for state in (0, 1):
         for attribute in ("region", "body_type", "category", "outcome", "received", "closed"):
-            if state == 1 and attribute == "closed" and not change.closed_after:
+            # An attribute the same before and after is asked once, before.
+            if state == 1 and (
+                attribute in change.same or (attribute == "closed" and not change.closed_after)
+            ):
                 continue
-            assert attacker.possible(state, attribute) == prior.possible(state, attribute), (
+            expected = set(attacker.values[attribute])
+            if attribute == "closed" and change.closed_shifts:
+                expected = prior.possible(state, attribute)
+            assert attacker.possible(state, attribute) == expected, (
                 f"X's {attribute} {'after' if state else 'before'} the change is narrowed down"
             )
     truth = attacker.truth(rows)
-    for release in releases:
-        for cell, value in release.figures.items():
-            if value is None:
-                low, high = attacker.interval(cell, release.state, truth)
-                assert high - low >= MIN_WIDTH, (release.label, cell, low, high)
+    hidden = {
+        (cell, release.state)
+        for release in releases
+        for cell, value in release.figures.items()
+        if value is None
+    }
+    for cell, state in sorted(hidden):
+        low, high = attacker.interval(cell, state, truth)
+        assert high - low >= MIN_WIDTH, (cell, state, low, high)
 
 
 def test_without_the_policy_the_same_attacker_learns_the_changed_region(
