@@ -5,9 +5,11 @@ The rules, applied to every cell of every release:
 2. Suppress a cell of fewer than 10 organisations.
 3. Suppress a cell where one respondent body accounts for more than half the organisations.
 4. Complementary suppression, so no suppressed cell follows from rows, columns or totals,
-   this release's or any earlier one's; and a cell an earlier release suppressed stays
-   suppressed until it has grown well past the threshold, so that two releases differing
-   by one case never show a small cell crossing it.
+   this release's or any earlier one's; a cell an earlier release suppressed stays
+   suppressed; and every hidden cell is bounded by integer linear programming over
+   everything published (suppression_bounds), more cells hidden until none is pinned to
+   within the rounding base. What a release may show of figures already published is the
+   revisions policy's (statistics_revisions).
 5. Perturb the rest with the ONS cell-key method, then round to the nearest 5.
 6. Percentages only from published counts, over a denominator of at least 20.
 7. Time to resolution only in bands; a median only over at least 10 organisations.
