@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
-from sqlalchemy import select
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import select, text
 
+from mediation import create_app
 from mediation.domain.statistics_periods import Period
 from mediation.extensions import db
 from mediation.models.cases import Case
@@ -14,7 +17,11 @@ from mediation.services import statistical_records
 from mediation.services.organisation_pseudonyms import set_organisation_pseudonym
 from mediation.services.statistics_inputs import collect_inputs, unlock_statistics
 from tests import seeded
+from tests.conftest import base_config
 from tests.statistics.conftest import Officer
+from tests.test_migrations import empty_database_url
+
+__all__ = ["empty_database_url"]
 
 NAMES = {
     "ravensmoor": [
@@ -93,3 +100,38 @@ def test_an_organisations_pseudonym_and_record_key_name_none_of_its_cases(
     for column, value in first.items():
         if value is not None and second[column] == value:
             assert other[column] == value, column
+
+
+def test_the_upgrade_replaces_record_keys_that_were_a_cases(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Migration 0025: each pseudonym's record key, until then its first case's (readable
+    beside the case), is replaced by a random one of its own."""
+    app = create_app(base_config(empty_database_url, tmp_path))
+    with app.app_context():
+        upgrade()
+        downgrade(revision="0025")
+        downgrade(revision="-1")
+        for number, key in enumerate((1234567, 7654321)):
+            db.session.execute(
+                text(
+                    "INSERT INTO organisation_pseudonyms (name_digest, digest_key_id, pseudonym,"
+                    " record_key, created_on) VALUES (:digest, 'k', :pseudonym, :key, :day)"
+                ),
+                {
+                    "digest": f"d{number}",
+                    "pseudonym": f"p{number}",
+                    "key": key,
+                    "day": date.today(),
+                },
+            )
+        db.session.commit()
+        upgrade(revision="0025")
+        keys = db.session.execute(
+            text("SELECT pseudonym, record_key FROM organisation_pseudonyms ORDER BY pseudonym")
+        ).all()
+        assert [pseudonym for pseudonym, _ in keys] == ["p0", "p1"]
+        assert all(key not in (1234567, 7654321) for _, key in keys)
+        assert all(0 <= key < 2**31 for _, key in keys)
+        db.session.remove()
+        db.engine.dispose()
