@@ -150,6 +150,15 @@ CHANGES = [
         published_after=frozenset({"2025-Q3", "2025-Q4", NEXT.label}),
     ),
     Change(
+        "closure date corrected after the year's release, before its quarters'",
+        [Period(YEAR)],
+        _later_closure,
+        same=("region", "body_type", "category", "outcome", "received"),
+        closed_shifts=True,
+        # A quarter repeats the year's figures: those of the second and third moved.
+        published_after=frozenset({"2025-Q1", "2025-Q4", NEXT.label}),
+    ),
+    Change(
         "region corrected before the year's release",
         QUARTERS,
         _region,
