@@ -116,44 +116,6 @@ def narrow_hidden_cells(
     }
 
 
-def hidden_intervals(
-    size: int,
-    lines: Sequence[Line],
-    exact: Sequence[bool],
-    known: Mapping[int, Interval],
-    hidden: Sequence[int],
-) -> dict[int, Interval]:
-    """For each hidden cell, the smallest and largest whole count consistent with every
-    known interval (published figures) and every line. Cells neither known nor hidden are
-    free (a figure with unbounded noise, say)."""
-    rows, lower, upper = _line_rows(size, lines, exact)
-    low = np.zeros(size)
-    high = np.full(size, float(NO_LIMIT))
-    for cell, interval in known.items():
-        low[cell] = interval.low
-        high[cell] = interval.high
-    constraints = [LinearConstraint(rows, lower, upper)] if rows.shape[0] else []
-    found: dict[int, Interval] = {}
-    for cell in hidden:
-        ends = []
-        for sign in (1.0, -1.0):
-            objective = np.zeros(size)
-            objective[cell] = sign
-            result = milp(
-                objective,
-                constraints=constraints,
-                integrality=np.ones(size),
-                bounds=Bounds(low, high),
-            )
-            if result.status != 0 or result.x is None:
-                raise InfeasibleFigures(
-                    "The published figures contradict each other: no counts fit them all."
-                )
-            ends.append(round(float(result.x[cell])))
-        found[cell] = Interval(ends[0], ends[1])
-    return found
-
-
 def _line_rows(
     size: int, lines: Sequence[Line], exact: Sequence[bool]
 ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
