@@ -32,7 +32,7 @@ from mediation.domain.statistics_periods import (
 from mediation.domain.statistics_revisions import EarlierRelease, RevisionRefused, plan_revision
 from mediation.domain.statistics_tables import build_grid, row_cell_id
 from mediation.domain.suppression_bounds import InfeasibleFigures
-from mediation.models.releases import StatisticsRelease
+from mediation.models.releases import StatisticsRelease, StatisticsReleaseCounts
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
 from mediation.services.accounts import actor_for
@@ -114,12 +114,47 @@ def seal_revision_counts(
     )
 
 
+def _open_counts(
+    keys: StatisticsKeys, release_id: str, row: StatisticsReleaseCounts
+) -> dict[str, int]:
+    secret = keys.symmetric.get(row.key_id)
+    if secret is None:
+        raise ReleaseRefused(
+            f"The counts kept with {release_id} are sealed under a statistics key you do not hold."
+        )
+    counts: dict[str, int] = json.loads(
+        decrypt_symmetric(row.sealed, secret, _counts_context(release_id))
+    )
+    return counts
+
+
+def reseal_release_counts(session: Session, officer_key: KeyPair) -> int:
+    """Part of `vault rotate`, after the statistics keys were renewed: every release's
+    counts re-sealed under the current symmetric statistics key. Returns how many."""
+    keys = unlock_statistics(session, officer_key)
+    count = 0
+    for row, release_id in session.execute(
+        select(StatisticsReleaseCounts, StatisticsRelease.release_id).join(
+            StatisticsRelease, StatisticsRelease.id == StatisticsReleaseCounts.release_id
+        )
+    ):
+        if row.key_id == keys.current_symmetric_id:
+            continue
+        counts = _open_counts(keys, release_id, row)
+        row.sealed, row.key_id = seal_revision_counts(keys, release_id, counts)
+        count += 1
+    return count
+
+
 def earlier_releases(
     session: Session, keys: StatisticsKeys, period: Period
 ) -> list[EarlierRelease]:
     """Every release already published whose cells a release of `period` may share (those
     of the same calendar year: its versions, the year and its quarters), oldest first,
     with the counts they kept opened."""
+    kept = {
+        row.release_id: row for row in session.execute(select(StatisticsReleaseCounts)).scalars()
+    }
     found = []
     for release in session.execute(
         select(StatisticsRelease).order_by(StatisticsRelease.published_at, StatisticsRelease.id)
@@ -131,19 +166,8 @@ def earlier_releases(
         for table in json.loads(release.content)["tables"]:
             for row in table["rows"]:
                 figures[row_cell_id(released, table["name"], row)] = row["count"]
-        counts = None
-        if release.revision_counts is not None:
-            secret = keys.symmetric.get(release.revision_key_id or "")
-            if secret is None:
-                raise ReleaseRefused(
-                    f"The counts kept with {release.release_id} are sealed under a statistics "
-                    "key you do not hold."
-                )
-            counts = json.loads(
-                decrypt_symmetric(
-                    release.revision_counts, secret, _counts_context(release.release_id)
-                )
-            )
+        counts_row = kept.get(release.id)
+        counts = None if counts_row is None else _open_counts(keys, release.release_id, counts_row)
         found.append(
             EarlierRelease(release.release_id, figures, counts, bounded=release.epsilon is None)
         )
@@ -269,11 +293,12 @@ def publish_release(
         inputs_sha256=inputs.sha256,
         budget_year=period.budget_year,
         epsilon=computed.epsilon,
-        revision_counts=sealed_counts,
-        revision_key_id=counts_key_id,
     )
     session.add(release)
     session.flush()
+    session.add(
+        StatisticsReleaseCounts(release_id=release.id, sealed=sealed_counts, key_id=counts_key_id)
+    )
     record(
         session,
         actor_for(officer),

@@ -1,9 +1,10 @@
 """Statistics revisions and organisation record keys.
 
-Each release keeps, sealed under the symmetric statistics key, how many organisations each
-of its cells counted, so that a later release sharing cells with it can be checked against
-the revisions policy (mediation/domain/statistics_revisions.py). Releases published before
-have none (NULL).
+Each release keeps, sealed under the symmetric statistics key in a table beside it (the
+release row is never changed; these are re-sealed at a key rotation), how many
+organisations each of its cells counted, so that a later release sharing cells with it can
+be checked against the revisions policy (mediation/domain/statistics_revisions.py).
+Releases published before have none.
 
 An organisation pseudonym's record key was its first case's, which is stored readable
 beside that case: the pair named the case that made the pseudonym. Each is replaced by a
@@ -29,13 +30,19 @@ depends_on = None
 
 
 def upgrade():
-    # Plain ALTER TABLE on both engines: a batch copy of the table would drop the triggers
-    # that refuse UPDATE and DELETE of a release.
-    op.add_column(
-        "statistics_releases", sa.Column("revision_counts", sa.LargeBinary(), nullable=True)
-    )
-    op.add_column(
-        "statistics_releases", sa.Column("revision_key_id", sa.String(length=32), nullable=True)
+    op.create_table(
+        "statistics_release_counts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("release_id", sa.Integer(), nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["release_id"],
+            ["statistics_releases.id"],
+            name=op.f("fk_statistics_release_counts_release_id_statistics_releases"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_statistics_release_counts")),
+        sa.UniqueConstraint("release_id", name=op.f("uq_statistics_release_counts_release_id")),
     )
     bind = op.get_bind()
     pseudonyms = sa.table(
@@ -52,5 +59,4 @@ def upgrade():
 
 def downgrade():
     # The old keys are not put back: they named their organisations' first cases.
-    op.execute("ALTER TABLE statistics_releases DROP COLUMN revision_key_id")
-    op.execute("ALTER TABLE statistics_releases DROP COLUMN revision_counts")
+    op.drop_table("statistics_release_counts")

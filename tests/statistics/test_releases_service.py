@@ -341,3 +341,29 @@ def test_publishing_is_audited_without_any_case_content(officer: Officer) -> Non
     assert entry.case_reference is None
     references = db.session.execute(select(Case.reference)).scalars().all()
     assert not any(ref in json.dumps(entry.details) for ref in references)
+
+
+def test_what_each_release_counted_is_sealed_and_resealed_at_a_key_rotation(
+    officer: Officer,
+) -> None:
+    """The counts the revisions policy compares are kept sealed beside each release, and
+    move to the new symmetric key at `vault rotate`, so a custodian who holds only the
+    new keys can still publish the year after its quarters."""
+    from mediation.models.releases import StatisticsReleaseCounts
+    from mediation.services.statistics_releases import earlier_releases
+    from mediation.services.vault_admin import rotate
+
+    add_cases(officer, london_year(30))
+    first = publish(officer, "2025-Q1")
+    kept = db.session.execute(select(StatisticsReleaseCounts)).scalar_one()
+    assert kept.release_id == first.id and b"received" not in kept.sealed
+    rotate(db.session, officer.user, officer.key, "mlkem768-x25519")
+    db.session.commit()
+    keys = unlock_statistics(db.session, officer.key)
+    db.session.refresh(kept)
+    assert kept.key_id == keys.current_symmetric_id
+    keys.symmetric = {keys.current_symmetric_id: keys.current_symmetric}
+    (earlier,) = earlier_releases(db.session, keys, Period(2025))
+    assert earlier.counts is not None and earlier.counts["received|2025-Q1"] == 30
+    year = publish(officer, "2025")
+    assert year.release_id == "2025-v1"
