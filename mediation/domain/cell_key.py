@@ -4,22 +4,33 @@ Each organisation carries a random record key fixed when its first case was crea
 cell's key is the sum of its organisations' record keys modulo 256, and a perturbation
 table (the p-table) turns the cell key into a small, unbiased adjustment. Because the key
 depends only on *which* organisations are in the cell, a figure repeated in another table
-or another release is perturbed identically, so averaging repeats learns nothing; and
-adding one organisation changes the cell key completely, so differencing two releases
-gives a change that is not the true change.
+or another release is perturbed identically, so averaging repeats learns nothing.
+
+That consistency does not protect two versions of a release one changed case apart: the
+figures without the case stay identical and those with it may move, which shows where the
+case was. So the revisions policy (statistics_revisions) never shows a figure computed
+again on changed data unless at least 10 organisations moved, and then redraws every
+cell key with a fresh seed.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 KEY_SPACE = 256
 
 
-def cell_key(record_key_sum: int) -> int:
-    """The cell key: the sum of the cell's record keys modulo 256."""
-    return record_key_sum % KEY_SPACE
+def cell_key(record_key_sum: int, seed: bytes | None = None, cell: str = "") -> int:
+    """The cell key: the sum of the cell's record keys modulo 256, shifted, when a release
+    redraws its perturbation (a correction of many organisations), by a byte of a hash of
+    the release's random seed and the cell's id, so that no figure keeps its earlier
+    perturbation and a figure that moved cannot be told from one that did not."""
+    if seed is None:
+        return record_key_sum % KEY_SPACE
+    shift = hashlib.sha256(seed + b"\x00" + cell.encode("utf-8")).digest()[0]
+    return (record_key_sum + shift) % KEY_SPACE
 
 
 @dataclass(frozen=True)

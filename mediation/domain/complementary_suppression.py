@@ -20,7 +20,12 @@ from fractions import Fraction
 
 from mediation.domain.statistics_tables import Line
 
-__all__ = ["complementary_suppression", "exposed_cells", "lines_with_single_suppression"]
+__all__ = [
+    "best_candidate",
+    "complementary_suppression",
+    "exposed_cells",
+    "lines_with_single_suppression",
+]
 
 
 def lines_with_single_suppression(lines: Iterable[Line], suppressed: set[int]) -> list[Line]:
@@ -28,7 +33,7 @@ def lines_with_single_suppression(lines: Iterable[Line], suppressed: set[int]) -
     return [line for line in lines if sum(cell in suppressed for cell in line.cells) == 1]
 
 
-def _best_candidate(
+def best_candidate(
     lines: Iterable[Line], counts: Sequence[int], suppressed: set[int], fixed: set[int]
 ) -> int | None:
     """The cell to hide next: not a total if possible, then the smallest, then the first."""
@@ -53,7 +58,7 @@ def _protect_lines(
         for line in lines_with_single_suppression(lines, suppressed):
             if line in hopeless:
                 continue
-            choice = _best_candidate([line], counts, suppressed, fixed)
+            choice = best_candidate([line], counts, suppressed, fixed)
             if choice is None:
                 # Every other cell of the line was published by an earlier release: the
                 # figure there was computed on older data and carries its own perturbation.
@@ -116,7 +121,7 @@ def complementary_suppression(
             return suppressed
         target = exposed[0]
         around = [line for line in lines if target in line.cells]
-        choice = _best_candidate(around, counts, suppressed, frozen)
+        choice = best_candidate(around, counts, suppressed, frozen)
         if choice is None:
             # Only cells published earlier surround it; hiding more here cannot help.
             unprotectable.add(target)

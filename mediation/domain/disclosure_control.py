@@ -5,9 +5,11 @@ The rules, applied to every cell of every release:
 2. Suppress a cell of fewer than 10 organisations.
 3. Suppress a cell where one respondent body accounts for more than half the organisations.
 4. Complementary suppression, so no suppressed cell follows from rows, columns or totals,
-   this release's or any earlier one's; and a cell an earlier release suppressed stays
-   suppressed until it has grown well past the threshold, so that two releases differing
-   by one case never show a small cell crossing it.
+   this release's or any earlier one's; a cell an earlier release suppressed stays
+   suppressed; and every hidden cell is bounded by integer linear programming over
+   everything published (suppression_bounds), more cells hidden until none is pinned to
+   within the rounding base. What a release may show of figures already published is the
+   revisions policy's (statistics_revisions).
 5. Perturb the rest with the ONS cell-key method, then round to the nearest 5.
 6. Percentages only from published counts, over a denominator of at least 20.
 7. Time to resolution only in bands; a median only over at least 10 organisations.
@@ -18,13 +20,13 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain
 
 from mediation.domain.cell_key import DEFAULT_PTABLE, PTable, cell_key
-from mediation.domain.complementary_suppression import complementary_suppression
+from mediation.domain.complementary_suppression import best_candidate, complementary_suppression
 from mediation.domain.differential_privacy import NoisePlan, NoiseSource
 from mediation.domain.statistics_cells import CellIndex
 from mediation.domain.statistics_periods import YEAR, Period
@@ -36,6 +38,12 @@ from mediation.domain.statistics_tables import (
     build_grid,
     case_rows,
     cell_id,
+)
+from mediation.domain.suppression_bounds import (
+    Interval,
+    exact_lines,
+    narrow_hidden_cells,
+    published_interval,
 )
 
 THRESHOLD = 10
@@ -281,34 +289,159 @@ def primary_suppression(
     return reasons
 
 
+class PinnedCell(ValueError):
+    """A hidden cell stays pinned to a narrow interval and no more cells can be hidden to
+    widen it (every cell around it was published by an earlier release)."""
+
+
 def protect(
     grid: CellGrid,
     counted: Tally,
     *,
     previously_published: Collection[str] = (),
     previously_suppressed: Collection[str] = (),
+    frozen: Mapping[str, int | None] | None = None,
+    earlier_values: Mapping[str, Sequence[int]] | None = None,
     noise: dict[int, int] | None = None,
     ptable: PTable = DEFAULT_PTABLE,
+    seed: bytes | None = None,
 ) -> list[ProtectedCell]:
     """Apply every rule to every cell. Earlier releases' published cells cannot be hidden
     to protect another; their suppressed cells stay hidden.
+
+    `frozen` names cells an earlier release published whose organisations are counted
+    the same now (see statistics_revisions): each is shown exactly as it was then (its
+    value, or hidden), never computed again. `earlier_values` are figures earlier releases
+    published of cells whose count is unchanged; they bound those cells as much as this
+    release's own figures, so the bounds below take them in.
     `noise` replaces the cell-key adjustment on the cells it names (differential privacy
-    on the national series)."""
+    on the national series); `seed` redraws every cell key (see cell_key).
+
+    After complementary suppression, every hidden cell is bounded by integer linear
+    programming over everything published (suppression_bounds) and more cells are hidden
+    until none is pinned to within the rounding base. PinnedCell if that cannot be done."""
+    frozen_cells = {grid.index[c]: v for c, v in (frozen or {}).items() if c in grid.index}
     before = [grid.index[c] for c in previously_suppressed if c in grid.index]
+    before += [cell for cell, value in frozen_cells.items() if value is None]
     reasons = primary_suppression(counted.counts, counted.top_body, before)
-    fixed = [grid.index[c] for c in previously_published if c in grid.index]
+    shown_before = {cell for cell, value in frozen_cells.items() if value is not None}
+    for cell in shown_before:
+        # A figure already published stays published: hiding it now would hide nothing.
+        reasons.pop(cell, None)
+    fixed = {grid.index[c] for c in previously_published if c in grid.index} | shown_before
     hidden = complementary_suppression(grid.lines, counted.counts, reasons, fixed)
-    cells = []
+    values: list[int] = []
     for cell, count in enumerate(counted.counts):
+        value = frozen_cells.get(cell)
+        if value is None:
+            if noise is not None and cell in noise:
+                adjusted = count + noise[cell]
+            else:
+                key = cell_key(counted.key_sums[cell], seed, grid.cell_ids[cell])
+                adjusted = count + ptable.adjustment(count, key)
+            value = max(THRESHOLD, round_to_base(adjusted))
+        values.append(value)
+    earlier = {
+        grid.index[c]: tuple(v) for c, v in (earlier_values or {}).items() if c in grid.index
+    }
+    hidden = widen_hidden_intervals(
+        grid,
+        counted.counts,
+        hidden,
+        values,
+        fixed=fixed,
+        unbounded=set(noise or ()),
+        earlier=earlier,
+        ptable=ptable,
+    )
+    cells = []
+    for cell, value in enumerate(values):
         if cell in hidden:
             cells.append(ProtectedCell(None, reasons.get(cell, COMPLEMENTARY_REASON)))
-            continue
-        if noise is not None and cell in noise:
-            adjusted = count + noise[cell]
         else:
-            adjusted = count + ptable.adjustment(count, cell_key(counted.key_sums[cell]))
-        cells.append(ProtectedCell(max(THRESHOLD, round_to_base(adjusted)), None))
+            cells.append(ProtectedCell(value, None))
     return cells
+
+
+def widen_hidden_intervals(
+    grid: CellGrid,
+    counts: Sequence[int],
+    hidden: set[int],
+    values: Sequence[int],
+    *,
+    fixed: Collection[int],
+    unbounded: Collection[int] = (),
+    earlier: Mapping[int, Sequence[int]] | None = None,
+    ptable: PTable = DEFAULT_PTABLE,
+) -> set[int]:
+    """Hide more cells until integer linear programming over every published figure (this
+    release's `values` outside `hidden`, and the `earlier` figures of unchanged cells)
+    leaves each hidden cell more than the rounding base of room. Figures with unbounded
+    noise bound nothing. A hidden cell bounded by its own earlier figure is as pinned as
+    that figure was when published, and is not checked."""
+    earlier = earlier or {}
+    hidden = set(hidden)
+    exact = exact_lines(grid.lines, counts)
+    largest = ptable.largest_adjustment
+
+    def interval(value: int) -> Interval:
+        return published_interval(value, threshold=THRESHOLD, largest_adjustment=largest)
+
+    # Hiding a cell drops its figure's constraint, so a hidden cell found wide enough
+    # stays so when more are hidden: each is checked until it is found wide once.
+    wide: set[int] = set()
+    while True:
+        known: dict[int, Interval] = {}
+        for cell in range(len(counts)):
+            figures = list(earlier.get(cell, ()))
+            if cell not in hidden and cell not in unbounded:
+                figures.append(values[cell])
+            for figure in figures:
+                found = interval(figure)
+                seen = known.get(cell)
+                if seen is not None:
+                    found = Interval(max(seen.low, found.low), min(seen.high, found.high))
+                known[cell] = found
+        checked = sorted(cell for cell in hidden if cell not in earlier and cell not in wide)
+        narrow = narrow_hidden_cells(len(counts), grid.lines, exact, known, checked)
+        wide.update(cell for cell in checked if cell not in narrow)
+        if not narrow:
+            return hidden
+        target = min(narrow)
+        choice = _nearest_candidate(grid, counts, target, hidden, set(fixed))
+        if choice is None:
+            raise PinnedCell(
+                f"The hidden figure {grid.cell_ids[target]} would be pinned to within "
+                f"{narrow[target] + 1} values by figures already published, and "
+                "none of those can be hidden now."
+            )
+        hidden.add(choice)
+        hidden = complementary_suppression(grid.lines, counts, hidden, fixed)
+
+
+def _nearest_candidate(
+    grid: CellGrid, counts: Sequence[int], target: int, hidden: set[int], fixed: set[int]
+) -> int | None:
+    """The cell to hide to give `target` more room: the best candidate of the lines through
+    it, else of the lines through those lines' cells, and so on outwards (a hidden cell
+    can be pinned by a published total two lines away, through non-negativity)."""
+    reached = {target}
+    seen_lines: set[int] = set()
+    while True:
+        around = [
+            number
+            for number, line in enumerate(grid.lines)
+            if number not in seen_lines and reached.intersection(line.cells)
+        ]
+        if not around:
+            return None
+        seen_lines.update(around)
+        lines = [grid.lines[number] for number in around]
+        choice = best_candidate(lines, counts, hidden, fixed)
+        if choice is not None:
+            return choice
+        for line in lines:
+            reached.update(line.cells)
 
 
 @dataclass(frozen=True)
@@ -336,14 +469,19 @@ def compute_release(
     *,
     previously_published: Collection[str] = (),
     previously_suppressed: Collection[str] = (),
+    frozen: Mapping[str, int | None] | None = None,
+    earlier_values: Mapping[str, Sequence[int]] | None = None,
     noise_plan: NoisePlan | None = None,
     noise_source: NoiseSource | None = None,
     ptable: PTable = DEFAULT_PTABLE,
+    seed: bytes | None = None,
+    counted: Tally | None = None,
 ) -> ComputedRelease:
     """Compute a release's tables from the cases' statistical inputs. Without noise the
     result depends only on the data: the same inputs give byte-for-byte the same tables."""
     grid = build_grid(period, dims)
-    counted = tally(cases, grid, dims)
+    if counted is None:
+        counted = tally(cases, grid, dims)
     noise = None
     if noise_plan is not None:
         if noise_source is None:
@@ -357,8 +495,11 @@ def compute_release(
         counted,
         previously_published=previously_published,
         previously_suppressed=previously_suppressed,
+        frozen=frozen,
+        earlier_values=earlier_values,
         noise=noise,
         ptable=ptable,
+        seed=seed,
     )
     tables: list[dict[str, object]] = []
     for layout in grid.tables:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -49,3 +50,20 @@ class StatisticsRelease(db.Model):  # type: ignore[name-defined,misc]
     # Differential privacy: the epsilon this release spent from its year's budget, if any.
     budget_year: Mapped[int] = mapped_column(Integer, index=True)
     epsilon: Mapped[float | None] = mapped_column(Float)
+
+
+class StatisticsReleaseCounts(db.Model):  # type: ignore[name-defined,misc]
+    """How many organisations each cell of a release counted (published or hidden), as
+    canonical JSON sealed under the symmetric statistics key `key_id`: what the revisions
+    policy compares a later release with (mediation/domain/statistics_revisions.py).
+
+    Beside the release rather than in it: the release row is never changed, but these are
+    re-sealed when the statistics keys are rotated, so that a custodian appointed after a
+    rotation can open them. A release published before they were kept has none."""
+
+    __tablename__ = "statistics_release_counts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("statistics_releases.id"), unique=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32))

@@ -106,6 +106,7 @@ class OrganisationPseudonym(db.Model):  # type: ignore[name-defined,misc]
     name_digest: Mapped[str] = mapped_column(String(64), unique=True)
     digest_key_id: Mapped[str] = mapped_column(String(32))
     pseudonym: Mapped[str] = mapped_column(String(32), unique=True)
-    # The organisation's record key for the cell-key method: its first case's, fixed then.
+    # The organisation's record key for the cell-key method: random, drawn when the
+    # pseudonym is made (until migration 0025 it was its first case's, which named it).
     record_key: Mapped[int] = mapped_column(Integer)
     created_on: Mapped[date] = mapped_column(Date)

@@ -215,7 +215,9 @@ def generate_cases(
             if organisations and rng.random() < 0.25:
                 organisation, organisation_key, region, size = rng.choice(organisations)
             else:
-                organisation, organisation_key = secrets.token_hex(8), record_key
+                # The organisation's own random key, never its first case's.
+                organisation = secrets.token_hex(8)
+                organisation_key = secrets.randbelow(2**31)
                 organisations.append((organisation, organisation_key, region, size))
         body_id, body_type = rng.choices(bodies, weights=body_weights)[0]
         picked = {_weighted(rng, categories)}

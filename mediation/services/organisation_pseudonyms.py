@@ -1,10 +1,12 @@
 """Organisation pseudonyms: random labels that link the cases of one complainant
 organisation, so statistics count organisations and not cases. Set at triage.
 
-What is stored, per organisation: a random pseudonym, its record key for the cell-key
-method, the date it was first seen, and a digest of its normalised name: HMAC-SHA256
-under the **organisation digest key**. Which cases carry the pseudonym is only inside
-their sealed statistical records. The name itself is never stored or logged.
+What is stored, per organisation: a random pseudonym, its own random record key for the
+cell-key method (drawn for it, never a case's: no readable value links a pseudonym to a
+case, or two cases to each other), the date it was first seen, and a digest of its
+normalised name: HMAC-SHA256 under the **organisation digest key**. Which cases carry
+the pseudonym is only inside their sealed statistical records. The name itself is never
+stored or logged.
 
 The digest key is 32 random bytes, made on first use and sealed (HPKE) to the live
 statistics public key, whose private half is sealed to each custodian's staff key, itself
@@ -201,8 +203,10 @@ def set_organisation_pseudonym(
             digest_key_id=digest_key_id,
             pseudonym=secrets.token_hex(8),
             # The organisation keeps this record key from now on, so the cell-key method
-            # perturbs its cells the same way whichever of its cases they hold.
-            record_key=case.record_key,
+            # perturbs its cells the same way whichever of its cases they hold. Random, and
+            # never a case's own (readable) record key: that would name the case that made
+            # the pseudonym.
+            record_key=secrets.randbelow(2**31),
             created_on=date.today(),
         )
         session.add(existing)

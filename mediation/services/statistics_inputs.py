@@ -10,7 +10,7 @@ import json
 from array import array
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -463,9 +463,11 @@ def collect_inputs(
     or in the older JSON form, are re-sealed (compact, under the current symmetric key) on
     the way, so the next release opens them with one fast symmetric decryption each.
 
-    The inputs' checksum covers, case by case in case order, the case's id, record key and
-    body, what casework decided, and the record's symmetric plaintext (compact where it
-    can be), so it does not change when a record is re-sealed.
+    The inputs' checksum covers every input that can change a figure: case by case in case
+    order, the case's id, record key, body, dates received and closed, what casework
+    decided, and the record's symmetric plaintext (compact where it can be), so it does
+    not change when a record is re-sealed; the type of every respondent body (a record
+    without its own body type takes its body's); and the taxonomy's dimensions.
     """
     session.flush()  # a Core query does not autoflush
     rows: list[CaseRow] = []
@@ -588,7 +590,15 @@ def collect_inputs(
                         "b_key_id": current_id,
                     }
                 )
-            numbers += (case_id, record_key, body_id or 0, variant, len(plain))
+            numbers += (
+                case_id,
+                record_key,
+                body_id or 0,
+                variant,
+                len(plain),
+                submitted.toordinal(),
+                closed.toordinal() if closed is not None else 0,
+            )
             plains.append(plain)
         numbers_digest.update(array("q", numbers).tobytes())
         plain_digest.update(b"".join(plains))
@@ -598,7 +608,11 @@ def collect_inputs(
     # Keyed with the statistics key: a plain hash over the opened records, shown beside each
     # release, would let whoever holds the database test guesses of a small period's
     # sealed fields (every other input of the hash is in the database).
-    digest = hmac.new(current_secret, b"statistics-inputs-v2\x00", hashlib.sha256)
+    digest = hmac.new(current_secret, b"statistics-inputs-v3\x00", hashlib.sha256)
+    # The bodies' types stand in for a record's own where it has none; the taxonomy names
+    # the cells a record can fall in.
+    digest.update(json.dumps(sorted(body_types.items())).encode("utf-8"))
+    digest.update(json.dumps(asdict(taxonomy_dimensions())).encode("utf-8"))
     digest.update(numbers_digest.digest())
     digest.update(plain_digest.digest())
     for variant_bytes in decided.variants:

@@ -1,10 +1,12 @@
 """Publishing statistics releases: computed in a case officer's session, stored immutably
-with a SHA-256, corrected only by a new version with a note, within the privacy budget."""
+with a SHA-256, corrected only by a new version with a note and only as the revisions
+policy allows (mediation/domain/statistics_revisions.py), within the privacy budget."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -20,23 +22,31 @@ from mediation.domain.differential_privacy import (
     opendp_discrete_laplace,
     plan_noise,
 )
-from mediation.domain.disclosure_control import compute_release
-from mediation.domain.statistics_periods import PeriodRefused, parse_period, period_from_label
+from mediation.domain.disclosure_control import PinnedCell, compute_release, tally
+from mediation.domain.statistics_periods import (
+    Period,
+    PeriodRefused,
+    parse_period,
+    period_from_label,
+)
+from mediation.domain.statistics_revisions import EarlierRelease, RevisionRefused, plan_revision
 from mediation.domain.statistics_tables import build_grid, row_cell_id
-from mediation.models.releases import StatisticsRelease
+from mediation.domain.suppression_bounds import InfeasibleFigures
+from mediation.models.releases import StatisticsRelease, StatisticsReleaseCounts
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
 from mediation.services.accounts import actor_for
 from mediation.services.audit import record
 from mediation.services.errors import ServiceError
 from mediation.services.statistics_inputs import (
+    StatisticsKeys,
     collect_inputs,
     count_inputs,
     garbage_collection_paused,
     taxonomy_dimensions,
     unlock_statistics,
 )
-from mediation.vault import KeyPair
+from mediation.vault import KeyPair, decrypt_symmetric, encrypt_symmetric
 
 # Defaults for the optional differential privacy (settings STATISTICS_DP_EPSILON, per
 # release, and STATISTICS_DP_BUDGET, per calendar year of data).
@@ -88,21 +98,80 @@ def year_uses_noise(session: Session, year: int) -> bool:
     )
 
 
-def release_history(session: Session) -> tuple[set[str], set[str]]:
-    """The cells earlier releases published, and those they suppressed. Every version stays
-    public in the archive: a published cell can never be hidden again to protect another,
-    and a suppressed one must not reappear just because one case was added."""
-    published: set[str] = set()
-    suppressed: set[str] = set()
-    for period_text, content in session.execute(
-        select(StatisticsRelease.period, StatisticsRelease.content)
+def _counts_context(release_id: str) -> str:
+    return f"statistics-release:{release_id}:revision-counts"
+
+
+def seal_revision_counts(
+    keys: StatisticsKeys, release_id: str, counts: dict[str, int]
+) -> tuple[bytes, str]:
+    """How many organisations each cell counted, sealed under the symmetric statistics key
+    (they include the hidden cells' true counts)."""
+    plain = canonical_json(counts)
+    return (
+        encrypt_symmetric(plain, keys.current_symmetric, _counts_context(release_id)),
+        keys.current_symmetric_id,
+    )
+
+
+def _open_counts(
+    keys: StatisticsKeys, release_id: str, row: StatisticsReleaseCounts
+) -> dict[str, int]:
+    secret = keys.symmetric.get(row.key_id)
+    if secret is None:
+        raise ReleaseRefused(
+            f"The counts kept with {release_id} are sealed under a statistics key you do not hold."
+        )
+    counts: dict[str, int] = json.loads(
+        decrypt_symmetric(row.sealed, secret, _counts_context(release_id))
+    )
+    return counts
+
+
+def reseal_release_counts(session: Session, officer_key: KeyPair) -> int:
+    """Part of `vault rotate`, after the statistics keys were renewed: every release's
+    counts re-sealed under the current symmetric statistics key. Returns how many."""
+    keys = unlock_statistics(session, officer_key)
+    count = 0
+    for row, release_id in session.execute(
+        select(StatisticsReleaseCounts, StatisticsRelease.release_id).join(
+            StatisticsRelease, StatisticsRelease.id == StatisticsReleaseCounts.release_id
+        )
     ):
-        period = period_from_label(period_text)
-        for table in json.loads(content)["tables"]:
+        if row.key_id == keys.current_symmetric_id:
+            continue
+        counts = _open_counts(keys, release_id, row)
+        row.sealed, row.key_id = seal_revision_counts(keys, release_id, counts)
+        count += 1
+    return count
+
+
+def earlier_releases(
+    session: Session, keys: StatisticsKeys, period: Period
+) -> list[EarlierRelease]:
+    """Every release already published whose cells a release of `period` may share (those
+    of the same calendar year: its versions, the year and its quarters), oldest first,
+    with the counts they kept opened."""
+    kept = {
+        row.release_id: row for row in session.execute(select(StatisticsReleaseCounts)).scalars()
+    }
+    found = []
+    for release in session.execute(
+        select(StatisticsRelease).order_by(StatisticsRelease.published_at, StatisticsRelease.id)
+    ).scalars():
+        released = period_from_label(release.period)
+        if released.year != period.year:
+            continue
+        figures: dict[str, int | None] = {}
+        for table in json.loads(release.content)["tables"]:
             for row in table["rows"]:
-                cell = row_cell_id(period, table["name"], row)
-                (suppressed if row["count"] is None else published).add(cell)
-    return published, suppressed
+                figures[row_cell_id(released, table["name"], row)] = row["count"]
+        counts_row = kept.get(release.id)
+        counts = None if counts_row is None else _open_counts(keys, release.release_id, counts_row)
+        found.append(
+            EarlierRelease(release.release_id, figures, counts, bounded=release.epsilon is None)
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -168,31 +237,49 @@ def publish_release(
             "it would undo that protection. Publish it with noise (an epsilon) instead."
         )
     keys = unlock_statistics(session, officer_key)
+    dims = taxonomy_dimensions()
     if progress_total is not None:
         progress_total(count_inputs(session, period))
     with garbage_collection_paused():
         inputs = collect_inputs(session, keys, period, progress)
-        published_before, suppressed_before = release_history(session)
-        computed = compute_release(
-            inputs.rows,
-            period,
-            taxonomy_dimensions(),
-            previously_published=published_before,
-            previously_suppressed=suppressed_before,
-            noise_plan=noise_plan,
-            noise_source=noise_source,
-        )
+        grid = build_grid(period, dims)
+        counted = tally(inputs.rows, grid, dims)
+        counts = dict(zip(grid.cell_ids, counted.counts, strict=True))
+        try:
+            plan = plan_revision(period.label, counts, earlier_releases(session, keys, period))
+        except RevisionRefused as exc:
+            raise ReleaseRefused(str(exc)) from None
+        if previous is not None and not plan.changed:
+            raise ReleaseRefused(
+                f"Nothing changed: recomputed now, every figure of {period.label} counts the "
+                f"same organisations as in version {previous.version}, so there is nothing "
+                "to correct."
+            )
+        try:
+            computed = compute_release(
+                inputs.rows,
+                period,
+                dims,
+                previously_published=plan.fixed,
+                previously_suppressed=plan.suppressed_before,
+                frozen=plan.frozen,
+                earlier_values=plan.earlier_values,
+                noise_plan=noise_plan,
+                noise_source=noise_source,
+                # A release after changes of many organisations redraws every cell key.
+                seed=secrets.token_bytes(32) if plan.redraw else None,
+                counted=counted,
+            )
+        except (PinnedCell, InfeasibleFigures) as exc:
+            raise ReleaseRefused(f"{period.label} cannot be published safely: {exc}") from None
         del inputs.rows[:]  # a million rows, freed before the collector runs again
     content = computed.content()
     sha256 = content_sha256(content)
-    if previous is not None and noise_plan is None and sha256 == previous.sha256:
-        raise ReleaseRefused(
-            f"Nothing changed: recomputed now, {period.label} gives exactly the figures of "
-            f"version {previous.version}, so there is nothing to correct."
-        )
     version = 1 if previous is None else previous.version + 1
+    release_id = f"{period.label}-v{version}"
+    sealed_counts, counts_key_id = seal_revision_counts(keys, release_id, counts)
     release = StatisticsRelease(
-        release_id=f"{period.label}-v{version}",
+        release_id=release_id,
         period=period.label,
         period_kind=period.kind,
         version=version,
@@ -209,6 +296,9 @@ def publish_release(
     )
     session.add(release)
     session.flush()
+    session.add(
+        StatisticsReleaseCounts(release_id=release.id, sealed=sealed_counts, key_id=counts_key_id)
+    )
     record(
         session,
         actor_for(officer),

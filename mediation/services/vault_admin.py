@@ -180,7 +180,7 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
     The statistics keys are rotated too (first, so an officer who does not hold them is
     refused before anything changes).
     """
-    from mediation.services import statistical_records
+    from mediation.services import statistical_records, statistics_releases
 
     # Every live case locked first, in id order as every other writer takes one case: so
     # nothing is sealed to a case's old keys while they are replaced, and no writer that
@@ -189,6 +189,8 @@ def rotate(session: Session, officer: StaffUser, officer_key: KeyPair, suite: st
     # Statistics: new statistics key pair and symmetric key; every statistical record and
     # the organisation digest key re-sealed to them, so no pseudonym link is lost.
     records = statistical_records.rotate_statistics_keys(session, officer_key, suite)
+    # And what each statistics release counted, which the revisions policy reads.
+    statistics_releases.reseal_release_counts(session, officer_key)
     count = 0
     for case in locked:
         if case.keys_destroyed_on is not None:

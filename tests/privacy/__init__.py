@@ -1,2 +1,2 @@
-"""Tests that what is stored, logged or answered says no more than its content (G11):
-lengths and sizes, times, existence."""
+"""Tests that what is stored, logged, answered or published says no more than its content
+(G5, G11): lengths and sizes, times, existence, addresses, documents, statistics."""

@@ -250,9 +250,11 @@ def test_an_organisation_pseudonym_links_its_cases_without_storing_its_name(
     ]
     db.session.commit()
     assert pseudonyms[0] == pseudonyms[1]
-    assert db.session.execute(select(OrganisationPseudonym)).scalars().all()[0].record_key == (
-        cases[0].record_key
-    )
+    # The organisation's record key is its own (until 2026-12-08 it was its first case's,
+    # which named that case; tests/privacy/statistics/test_pseudonym_linkage.py).
+    assert db.session.execute(select(OrganisationPseudonym)).scalars().all()[0].record_key not in {
+        case.record_key for case in cases
+    }
     inputs = collect_inputs(db.session, unlock_statistics(db.session, officer.key), Period(2025))
     assert {c.unit for c in inputs.cases} == {f"org:{pseudonyms[0]}"}
     # Neither the name nor the pseudonym's link to the cases is readable from the database.
@@ -319,11 +321,11 @@ def test_a_correction_one_case_later_keeps_a_small_cell_hidden(officer: Officer)
             )
         ],
     )
-    try:
+    # One organisation changed: the revisions policy refuses the correction (until 2026-12-08
+    # it was published, with the North East kept hidden; the pair of versions still showed
+    # which figures held the newcomer). The change waits for nine more.
+    with pytest.raises(ReleaseRefused, match="changes wait"):
         publish(officer, "2025", correction=True, note="One complaint recorded late")
-    except ReleaseRefused as refused:
-        # Perturbation and rounding can leave every figure as it was: nothing to publish.
-        assert "Nothing changed" in str(refused)
     current = [r for r in all_releases(db.session) if r.is_current]
     assert len(current) == 1
     assert current[0].count("region_by_year", region="north_east") is None
@@ -339,3 +341,29 @@ def test_publishing_is_audited_without_any_case_content(officer: Officer) -> Non
     assert entry.case_reference is None
     references = db.session.execute(select(Case.reference)).scalars().all()
     assert not any(ref in json.dumps(entry.details) for ref in references)
+
+
+def test_what_each_release_counted_is_sealed_and_resealed_at_a_key_rotation(
+    officer: Officer,
+) -> None:
+    """The counts the revisions policy compares are kept sealed beside each release, and
+    move to the new symmetric key at `vault rotate`, so a custodian who holds only the
+    new keys can still publish the year after its quarters."""
+    from mediation.models.releases import StatisticsReleaseCounts
+    from mediation.services.statistics_releases import earlier_releases
+    from mediation.services.vault_admin import rotate
+
+    add_cases(officer, london_year(30))
+    first = publish(officer, "2025-Q1")
+    kept = db.session.execute(select(StatisticsReleaseCounts)).scalar_one()
+    assert kept.release_id == first.id and b"received" not in kept.sealed
+    rotate(db.session, officer.user, officer.key, "mlkem768-x25519")
+    db.session.commit()
+    keys = unlock_statistics(db.session, officer.key)
+    db.session.refresh(kept)
+    assert kept.key_id == keys.current_symmetric_id
+    keys.symmetric = {keys.current_symmetric_id: keys.current_symmetric}
+    (earlier,) = earlier_releases(db.session, keys, Period(2025))
+    assert earlier.counts is not None and earlier.counts["received|2025-Q1"] == 30
+    year = publish(officer, "2025")
+    assert year.release_id == "2025-v1"
