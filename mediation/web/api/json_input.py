@@ -3,6 +3,7 @@ with it and the closing survey's answers, each refused with a problem document."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import current_app, request
@@ -13,24 +14,66 @@ from mediation.web.api.problems import problem
 from mediation.web.client_limits import allowed, retry_after
 
 SURVEY_RATINGS = ("satisfaction", "fairness", "relationship")
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def json_body(too_deep: str = "The JSON is nested too deeply to be read.") -> Any | Response:
+    """The request's JSON document, or a problem document saying exactly what is wrong with
+    what was sent: its Content-Type, a compressed body, bytes that are not UTF-8 (RFC 8259
+    JSON between systems is UTF-8), JSON that does not parse (where), or nesting too deep."""
+    encoding = (request.headers.get("Content-Encoding") or "identity").strip().lower()
+    if encoding != "identity":
+        return problem(
+            415,
+            f"Send the JSON uncompressed: a body with Content-Encoding `{encoding[:40]}` is "
+            "not accepted.",
+        )
+    if not request.is_json:
+        return problem(415, "Send a JSON object with Content-Type: application/json.")
+    raw = request.get_data(cache=True)
+    if raw.startswith(GZIP_MAGIC):
+        return problem(415, "Send the JSON uncompressed: this body is gzip-compressed.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return problem(
+            400,
+            f"The body is not UTF-8 text (byte {exc.start + 1:,} is not UTF-8): send the JSON "
+            "encoded as UTF-8.",
+        )
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return problem(400, too_deep)
+    except json.JSONDecodeError as exc:
+        return problem(
+            400,
+            f"The body is not valid JSON: {exc.msg} at line {exc.lineno:,}, column {exc.colno:,}.",
+        )
 
 
 def json_object() -> dict[str, Any] | Response:
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        data = None
+    """The request's JSON object, or the problem document saying what is wrong (json_body)."""
+    data = json_body()
+    if isinstance(data, Response):
+        return data
     if not isinstance(data, dict):
-        return problem(
-            415 if not request.is_json else 400,
-            "Send a JSON object with Content-Type: application/json.",
-        )
+        return problem(400, f"Send a JSON object ({{...}}), not {_kind(data)}.")
     return data
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return "true, false or null"
+    return "a number"
+
+
 def unknown_fields(check: FieldCheck, data: dict[str, Any], known: set[str]) -> None:
-    for key in sorted(set(data) - known):
-        check.add(key, "Unknown field.")
+    check.unknown(data, known)
 
 
 def documents_sent(nothing_done: str) -> tuple[Upload, ...] | Response:
@@ -40,9 +83,10 @@ def documents_sent(nothing_done: str) -> tuple[Upload, ...] | Response:
     if isinstance(data, Response):
         return data
     try:
-        extra = sorted(set(data) - {"documents"})
-        if extra:
-            raise IntakeInvalid(dict.fromkeys(extra, "Unknown field."))
+        check = FieldCheck()
+        check.unknown(data, {"documents"})
+        if check.errors:
+            raise IntakeInvalid(check.errors)
         uploads = parse_api_documents(
             data.get("documents"), int(current_app.config["MAX_DOCUMENT_BYTES"])
         )
