@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.intake.conftest import body_id, officer  # noqa: F401  (fixtures used here too)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
