@@ -107,8 +107,11 @@ class PageParser(HTMLParser):
         self.handle_starttag(tag, attrs)
 
 
-def crawl(client: FlaskClient, start: list[str], limit: int = 80) -> list[Form]:
-    """Every POST form on pages reachable by links from the start pages (same app only)."""
+def crawl(
+    client: FlaskClient, start: list[str], limit: int = 80, visited: list[str] | None = None
+) -> list[Form]:
+    """Every POST form on pages reachable by links from the start pages (same app only);
+    the pages read are added to `visited` when it is given."""
     seen: set[str] = set()
     queue = list(start)
     forms: dict[tuple[str, tuple[str, ...]], Form] = {}
@@ -124,6 +127,8 @@ def crawl(client: FlaskClient, start: list[str], limit: int = 80) -> list[Form]:
         response = client.get(path)
         if response.status_code != 200 or "text/html" not in response.content_type:
             continue
+        if visited is not None:
+            visited.append(parts.path)
         parser = PageParser(f"http://localhost{path}")
         parser.feed(response.text)
         for form in parser.forms:
@@ -153,6 +158,12 @@ NASTY = [
     "\u202e\u0000",
     "CM-2345-6789",
     "%s%s%n",
+    # Required text that shows nothing (zero-width space, byte-order mark, word joiner,
+    # Hangul filler): no answer, however it is dressed.
+    "\u200b\ufeff\u2060",
+    "\u3164",
+    # Past every field's limit: refused on its length alone, with no further check.
+    "a" * 100_000 + "@example.org",
 ]
 
 ODD_TEXT = st.one_of(
