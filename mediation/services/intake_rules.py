@@ -218,8 +218,10 @@ def narrative_answers(narrative: str) -> list[tuple[str, str]] | None:
 
 
 def printable(text: str, limit: int = 200) -> str:
-    """Only printable characters (no NUL, no control or lone surrogate), cut to a length."""
-    return "".join(ch for ch in text if ch.isprintable())[:limit]
+    """Only printable characters (no NUL, no control or lone surrogate), cut to a length.
+    Only the first few times `limit` characters are read: a passphrase field of megabytes
+    costs no more than one of the right length."""
+    return "".join(ch for ch in text[: 4 * limit] if ch.isprintable())[:limit]
 
 
 def row_id(value: object) -> int | None:
