@@ -244,6 +244,16 @@ TAGS = re.compile(r"<[^>]+>")
 INTERNALS = re.compile(r"Traceback|Exception\b|<class |object at 0x|sqlalchemy|psycopg|werkzeug")
 
 
+class UnreadableStream:
+    """A request body whose reading fails, as gunicorn's does on a broken chunked encoding
+    (its errors are not OSError)."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise RuntimeError("Invalid chunk size")
+
+    readline = read
+
+
 @dataclass
 class Verdict:
     refused: bool
@@ -308,6 +318,21 @@ def fuzz_form(
     # Every nasty value in every field at once, then hypothesis's own mixtures.
     for value in NASTY:
         check(MultiDict([(name, value) for name in form.fields if name != "csrf_token"]))
+    # A body that cannot be read (as gunicorn's broken chunked encoding): no 500, no write.
+    before = row_counts(app)
+    broken = client.post(
+        form.action,
+        content_type="multipart/form-data; boundary=x"
+        if form.multipart
+        else "application/x-www-form-urlencoded",
+        environ_overrides={"wsgi.input": UnreadableStream(), "wsgi.input_terminated": True},
+    )
+    # (A page that refuses before reading the body, a used set-up link say, may answer
+    # otherwise: never with a 500.)
+    assert broken.status_code < 500, f"{form.describe()} with a broken body"
+    if broken.status_code == 400:
+        assert "could not be read" in broken.get_data(as_text=True), form.describe()
+    assert row_counts(app) == before, f"{form.describe()} wrote on a broken body"
 
     @settings(
         max_examples=examples,
