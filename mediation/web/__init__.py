@@ -29,6 +29,7 @@ from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import MAX_ID, row_id
 from mediation.vault import CustodyExpired, CustodyInvalid, VaultError
 from mediation.web.access import SignInAgain
+from mediation.web.client_limits import TooManyFromConnection, count_public_posts
 from mediation.web.navigation import nav_for
 from mediation.web.query_parameters import UnusableQuery, check_query_parameters
 from mediation.web.request_body import ReadableBody, UnreadableBody
@@ -124,8 +125,10 @@ def register_web(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
 
-    # Every query string is checked once, before any view reads it.
+    # Every query string is checked once, before any view reads it; and every POST a
+    # stranger can make is counted by some limit (client_limits.py).
     app.before_request(check_query_parameters)
+    app.before_request(count_public_posts)
 
     @app.before_request
     def _idle_timeout() -> None:
@@ -151,6 +154,7 @@ def register_web(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(UnreadableBody, _said_what_is_wrong)
     app.register_error_handler(UnusableQuery, _said_what_is_wrong)
+    app.register_error_handler(TooManyFromConnection, _said_what_is_wrong)
     app.register_error_handler(VaultError, _vault_error)
     app.register_error_handler(SignInAgain, _sign_in_again)
     app.register_error_handler(ServiceError, _service_error)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 import time
 
-from flask import current_app
+from flask import current_app, request, session
+from flask_login import current_user
 from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
 
 from mediation.extensions import client_limit_key, limiter
+from mediation.web.complainant.session import SESSION_KEY as COMPLAINANT_SESSION
 
 # What the page says, keeping everything else the person typed.
 TOO_MANY_DRAFTS = (
@@ -58,3 +61,44 @@ def wait_text(setting: str) -> str:
     "12 minutes"."""
     minutes = max(1, math.ceil(retry_after(setting) / 60))
     return "a minute" if minutes == 1 else f"{minutes:,} minutes"
+
+
+# The POSTs a stranger can make that are counted by a limit of their own: the draft's pages
+# and its deletion (DRAFT_PAGE_RATE_LIMIT, which shows the page again as typed), sending it
+# (INTAKE_RATE_LIMIT) and the sign-in forms (their throttles).
+COUNTED_BY_THEIR_OWN = frozenset(
+    {
+        "complainant.step",
+        "complainant.delete_draft",
+        "complainant.check",
+        "complainant.sign_in",
+        "auth.sign_in",
+        "auth.code",
+        "auth.enrol",
+        "auth.set_up",
+    }
+)
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class TooManyFromConnection(TooManyRequests):
+    """PUBLIC_POST_RATE_LIMIT is used up for this connection."""
+
+    description = (
+        "Far more has been sent from your connection than anyone using this service sends. "
+        "Wait an hour, then try again."
+    )
+
+
+def count_public_posts() -> None:
+    """Before every request: a POST (or other write) from someone signed in as no one (no
+    member of staff, no complainant's session), outside the API and the endpoints counted
+    by their own limits, counts against PUBLIC_POST_RATE_LIMIT; past it, a 429."""
+    if request.method in _READS or request.endpoint is None:
+        return
+    if request.path.startswith("/api/") or request.endpoint in COUNTED_BY_THEIR_OWN:
+        return
+    if session.get(COMPLAINANT_SESSION) or current_user.is_authenticated:
+        return
+    if not allowed("PUBLIC_POST_RATE_LIMIT"):
+        raise TooManyFromConnection()

@@ -235,3 +235,42 @@ def test_a_whole_complaint_with_corrections_stays_far_within_the_page_limit(
     client = throttled_app.test_client()
     for _ in range(3):  # every page three times over, as someone correcting their answers
         fill_in(client, page_answers("confidential", body))
+
+
+def test_every_post_a_stranger_can_make_is_counted_by_some_limit(app: Flask) -> None:
+    """Each public route that takes a POST is counted: under /api/ by API_REQUEST_LIMIT on
+    every route, by a limit of its own (client_limits.COUNTED_BY_THEIR_OWN), or by
+    PUBLIC_POST_RATE_LIMIT."""
+    from mediation.web.access import PUBLIC
+    from mediation.web.client_limits import COUNTED_BY_THEIR_OWN
+
+    api_limited = {
+        name for name in app.view_functions if name.startswith("api.") and name != "api.openapi"
+    }
+    public_posts = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.methods
+        and rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        and getattr(app.view_functions[rule.endpoint], "required_permission", None) == PUBLIC
+    }
+    assert public_posts  # the audit found the public forms
+    assert COUNTED_BY_THEIR_OWN <= public_posts  # no stale name in the list
+    counted_generally = public_posts - COUNTED_BY_THEIR_OWN - api_limited
+    assert {"complainant.sign_out", "auth.logout"} <= counted_generally
+
+
+def test_a_stranger_posting_without_end_is_refused_clearly(throttled_app: Flask) -> None:
+    throttled_app.config["PUBLIC_POST_RATE_LIMIT"] = "3 per hour"
+    client = throttled_app.test_client()
+    for path in ("/my-complaint/sign-out", "/sign-out", "/my-complaint/messages"):
+        assert client.post(path).status_code < 400, path
+    refused = client.post("/my-complaint/sign-out")
+    assert refused.status_code == 429
+    assert "Far more has been sent from your connection" in refused.text
+    # Another connection, and pages read, are not held back.
+    assert client.get("/").status_code == 200
+    other = throttled_app.test_client().post(
+        "/my-complaint/sign-out", environ_base={"REMOTE_ADDR": "198.51.100.9"}
+    )
+    assert other.status_code == 302
