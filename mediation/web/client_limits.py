@@ -63,15 +63,15 @@ def wait_text(setting: str) -> str:
     return "a minute" if minutes == 1 else f"{minutes:,} minutes"
 
 
-# The POSTs a stranger can make that are counted by a limit of their own: the draft's pages
-# and its deletion (DRAFT_PAGE_RATE_LIMIT, which shows the page again as typed), sending it
-# (INTAKE_RATE_LIMIT) and the sign-in forms (their throttles).
+# The POSTs a stranger can make that are counted by a limit of their own on every POST:
+# the draft's pages and its deletion (DRAFT_PAGE_RATE_LIMIT, which shows the page again as
+# typed), sending it (INTAKE_RATE_LIMIT) and the staff sign-in forms (LOGIN_RATE_LIMIT).
+# The complainant's sign-in counts only wrong passphrases, so it is counted here as well.
 COUNTED_BY_THEIR_OWN = frozenset(
     {
         "complainant.step",
         "complainant.delete_draft",
         "complainant.check",
-        "complainant.sign_in",
         "auth.sign_in",
         "auth.code",
         "auth.enrol",

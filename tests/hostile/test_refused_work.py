@@ -257,7 +257,7 @@ def test_every_post_a_stranger_can_make_is_counted_by_some_limit(app: Flask) -> 
     assert public_posts  # the audit found the public forms
     assert COUNTED_BY_THEIR_OWN <= public_posts  # no stale name in the list
     counted_generally = public_posts - COUNTED_BY_THEIR_OWN - api_limited
-    assert {"complainant.sign_out", "auth.logout"} <= counted_generally
+    assert {"complainant.sign_out", "auth.logout", "complainant.sign_in"} <= counted_generally
 
 
 def test_a_stranger_posting_without_end_is_refused_clearly(throttled_app: Flask) -> None:
