@@ -31,7 +31,8 @@ TOO_MANY_UPLOADS = (
 
 def allowed(setting: str) -> bool:
     """Count one more against the client's limit named by a setting (DRAFT_RATE_LIMIT,
-    DRAFT_PAGE_RATE_LIMIT, UPLOAD_RATE_LIMIT); False once it is used up. Counted on the
+    DRAFT_PAGE_RATE_LIMIT, PUBLIC_POST_RATE_LIMIT, UPLOAD_RATE_LIMIT); False once it is
+    used up. Counted on the
     sign-in limits' store, under a keyed hash of the address."""
     config = current_app.config
     if not config["RATELIMIT_ENABLED"]:
