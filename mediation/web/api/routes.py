@@ -43,7 +43,7 @@ def file_complaint() -> Response:
     """File a complaint; the reference and passphrase are in this response and nowhere else."""
     # Taken as sent (a server joins repeated headers into one value, the same on a retry).
     key = request.headers.get(intake_idempotency.HEADER)
-    data = json_body(too_deep="The JSON is nested too deeply to be a complaint.")
+    data = json_body(too_deep="The JSON is nested too deeply to be a complaint.", max_bytes=None)
     if isinstance(data, Response):
         return data
     max_bytes = int(current_app.config["MAX_DOCUMENT_BYTES"])
