@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import heapq
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -264,18 +264,17 @@ class FieldCheck:
         self.errors.setdefault(path, message)
 
     def unknown(self, data: Mapping[str, Any], known: Iterable[str], prefix: str = "") -> None:
-        """Refuse every field of `data` not in `known`: the first MAX_UNKNOWN_LISTED by name
-        (cut to MAX_QUOTED_NAME characters), then one message under `prefix` (the object's
-        own path) counting the others."""
-        extra = set(data) - set(known)
-        if not extra:
-            return
-        listed = heapq.nsmallest(MAX_UNKNOWN_LISTED, (str(key) for key in extra))
+        """Refuse every field of `data` not in `known`: the first MAX_UNKNOWN_LISTED in the
+        order sent by name (cut to MAX_QUOTED_NAME characters), then one message under
+        `prefix` (the object's own path) counting the others, which are never gone through
+        one by one."""
+        expected = set(known)
+        listed = list(islice((key for key in data if key not in expected), MAX_UNKNOWN_LISTED))
         for key in listed:
-            name = key[:MAX_QUOTED_NAME]
+            name = str(key)[:MAX_QUOTED_NAME]
             self.add(f"{prefix}.{name}" if prefix else name, "Unknown field.")
-        if len(extra) > len(listed):
-            more = len(extra) - len(listed)
+        more = len(data) - sum(1 for key in expected if key in data) - len(listed)
+        if more > 0:
             self.add(
                 prefix,
                 f"{more:,} more unknown field{'s' if more > 1 else ''}, not listed: send only "
