@@ -38,7 +38,7 @@ RATINGS = select_choices(
 class ChoiceList(SelectMultipleField):  # type: ignore[misc]
     """Several choices from a list; an unknown value is refused without being echoed back.
 
-    None chosen is already valid (add DataRequired to ask for one). Not to be given
+    None chosen is already valid (add Required to ask for one). Not to be given
     WTForms' Optional: on a first value that is blank, Optional erases the refusal of the
     values after it, which then reached the services unchecked (found by form fuzzing:
     ["", "unknown"] as remedies was a 500). Blank values are dropped as sent."""
