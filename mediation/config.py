@@ -47,6 +47,12 @@ class Defaults:
     # documents for 24 hours, so without these one script could fill the disk.
     DRAFT_RATE_LIMIT = "20 per hour;60 per day"
     UPLOAD_RATE_LIMIT = "60 per hour;200 per day"
+    # Pages of a draft saved (or a draft deleted) per client: every such POST seals and
+    # writes, so each is counted; far past what anyone filling in the form does.
+    DRAFT_PAGE_RATE_LIMIT = "300 per hour;1000 per day"
+    # Every other POST from someone signed in as no one (a sign-out, a portal form after
+    # the session ended), outside the API, which counts every request (API_REQUEST_LIMIT).
+    PUBLIC_POST_RATE_LIMIT = "600 per hour;3000 per day"
     # What a complainant may add to a filed case over its life (documents, sealed bytes).
     MAX_CASE_DOCUMENTS = 50
     MAX_CASE_DOCUMENT_BYTES = 200 * 1024 * 1024

@@ -14,6 +14,7 @@ from mediation.domain import workflow
 from mediation.domain.calendar import add_working_days
 from mediation.domain.document_cleaning import CleaningNote
 from mediation.domain.taxonomy import load_taxonomy
+from mediation.domain.visible_text import visible
 from mediation.models.bodies import RespondentBody
 from mediation.models.cases import Case, CaseDocument, CaseEvent, CaseMessage
 from mediation.models.intake import CaseBreach
@@ -335,6 +336,6 @@ def report_adverse_treatment(session: Session, case: Case, kind: str, details: s
     """Flag the case urgent; the complainant's account goes sealed to the case officers."""
     if kind not in ADVERSE_KINDS:
         raise InvalidInput("Choose what happened.")
-    if not details.strip():
+    if not visible(details):
         raise InvalidInput("Tell us what happened.")
     act(session, case, "report_adverse_treatment", f"{ADVERSE_KINDS[kind]}. {details.strip()}")

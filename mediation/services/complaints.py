@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.domain.document_cleaning import CleaningNote
+from mediation.domain.visible_text import visible
 from mediation.models.cases import Case, CaseMessage
 from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
@@ -210,7 +211,7 @@ def add_message(
     audience: str = "complainant",
 ) -> CaseMessage:
     """Seal a message to the case key: anyone may add, only holders can read."""
-    if not text.strip():
+    if not visible(text):
         raise InvalidInput("Enter a message.")
     if case.case_public_key is None:
         raise InvalidInput("This case is closed and its records have been destroyed.")

@@ -15,6 +15,8 @@ from mediation.domain.document_cleaning import (
 from mediation.services.errors import InvalidInput
 
 SHORT_TEXT = 200
+# Of a file name, only so many characters are ever read (it is kept to SHORT_TEXT).
+_NAME_READ = 5 * SHORT_TEXT
 MAX_DOCUMENTS = 10
 # Files a complainant may attach: common office documents, text, e-mail and images.
 DOCUMENT_TYPES: dict[str, str] = {
@@ -83,7 +85,13 @@ def clean_file_name(raw: str) -> str:
     characters (Unicode Cf) include the bidirectional overrides, with which
     "report<U+202E>fdp.txt" shows as "reporttxt.pdf" to whoever opens it. A long name
     is shortened before its extension, which is what decides whether we take the file."""
-    name = _UNSAFE_NAME.sub("", raw.replace("\\", "/").rsplit("/", 1)[-1])
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    if len(name) > _NAME_READ:
+        # Cut before the character-by-character cleaning below: a 19 MB name took 5 s.
+        stem, dot, extension = name.rpartition(".")
+        keep = dot and 0 < len(extension) <= 10
+        name = stem[:_NAME_READ] + "." + extension if keep else name[:_NAME_READ]
+    name = _UNSAFE_NAME.sub("", name)
     name = "".join(c for c in name if unicodedata.category(c) != "Cf").strip()
     if len(name) > SHORT_TEXT:
         stem, dot, extension = name.rpartition(".")

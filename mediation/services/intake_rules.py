@@ -11,13 +11,15 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
 from mediation.domain.taxonomy import Taxonomy, load_taxonomy
+from mediation.domain.visible_text import visible
 from mediation.services.errors import InvalidInput
 from mediation.services.intake_documents import (
     ALLOWED_EXTENSIONS_TEXT,
@@ -220,8 +222,10 @@ def narrative_answers(narrative: str) -> list[tuple[str, str]] | None:
 
 
 def printable(text: str, limit: int = 200) -> str:
-    """Only printable characters (no NUL, no control or lone surrogate), cut to a length."""
-    return "".join(ch for ch in text if ch.isprintable())[:limit]
+    """Only printable characters (no NUL, no control or lone surrogate), cut to a length.
+    Only the first few times `limit` characters are read: a passphrase field of megabytes
+    costs no more than one of the right length."""
+    return "".join(ch for ch in text[: 4 * limit] if ch.isprintable())[:limit]
 
 
 def row_id(value: object) -> int | None:
@@ -247,6 +251,13 @@ def check_phone(value: str) -> str | None:
     return None
 
 
+# Unknown fields named one by one in a refusal; past these, one line counts the rest, so
+# that a body of 200,000 made-up fields gets a short answer rather than a list of them all.
+MAX_UNKNOWN_LISTED = 10
+# A field's name as quoted back in a refusal: a made-up name may be megabytes long.
+MAX_QUOTED_NAME = 100
+
+
 class FieldCheck:
     """Gathers one message per field path while reading a JSON document."""
 
@@ -255,6 +266,24 @@ class FieldCheck:
 
     def add(self, path: str, message: str) -> None:
         self.errors.setdefault(path, message)
+
+    def unknown(self, data: Mapping[str, Any], known: Iterable[str], prefix: str = "") -> None:
+        """Refuse every field of `data` not in `known`: the first MAX_UNKNOWN_LISTED in the
+        order sent by name (cut to MAX_QUOTED_NAME characters), then one message under
+        `prefix` (the object's own path) counting the others, which are never gone through
+        one by one."""
+        expected = set(known)
+        listed = list(islice((key for key in data if key not in expected), MAX_UNKNOWN_LISTED))
+        for key in listed:
+            name = str(key)[:MAX_QUOTED_NAME]
+            self.add(f"{prefix}.{name}" if prefix else name, "Unknown field.")
+        more = len(data) - sum(1 for key in expected if key in data) - len(listed)
+        if more > 0:
+            self.add(
+                prefix,
+                f"{more:,} more unknown field{'s' if more > 1 else ''}, not listed: send only "
+                "the fields the API documents.",
+            )
 
     def text(
         self,
@@ -272,16 +301,19 @@ class FieldCheck:
             self.add(path, "Must be text.")
             return ""
         # The limit is on what was sent, spaces included, as the OpenAPI document's
-        # maxLength states it; the text kept is trimmed.
-        too_long = len(value) > limit
+        # maxLength states it; the text kept is trimmed. Past the limit nothing more is done
+        # with the value (no search, no check of its format): a refused field costs no more
+        # than measuring it, where a 20 MB email address took 10-19 s to validate.
+        if len(value) > limit:
+            self.add(path, f"Must be {limit:,} characters or fewer.")
+            return ""
         value = value.strip()
         if _UNSTORABLE.search(value):
             self.add(path, "Contains characters that cannot be stored. Remove them and try again.")
             return ""
-        if not value and required:
+        if required and not visible(value):
             self.add(path, required)
-        elif too_long:
-            self.add(path, f"Must be {limit:,} characters or fewer.")
+            return ""
         return value
 
     def choice(
@@ -305,8 +337,7 @@ def parse_complaint(
     check = FieldCheck()
     if not isinstance(data, Mapping):
         raise IntakeInvalid({"": "Send a JSON object."})
-    for key in sorted(set(data) - TOP_LEVEL_FIELDS):
-        check.add(str(key), "Unknown field.")
+    check.unknown(data, TOP_LEVEL_FIELDS)
     openness = check.choice(
         data, "openness", "openness", set(OPENNESS_LEVELS), "Choose how open your complaint is."
     )
@@ -351,13 +382,11 @@ def _parse_body(
         check.add(path, "Tell us which public body the complaint is about.")
         return None, None
     allowed = {"id"} if "id" in body else {"name", "type"}
-    for key in sorted(set(body) - allowed):
+    for key in sorted({"id", "name", "type"}.intersection(body) - allowed):
         check.add(
-            f"{path}.{key}",
-            "Unknown field."
-            if key not in {"id", "name", "type"}
-            else "Give either the id of a body on our list, or its name and type.",
+            f"{path}.{key}", "Give either the id of a body on our list, or its name and type."
         )
+    check.unknown(body, {"id", "name", "type"}, path)
     if "id" in body:
         value = body["id"]
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_ID:
@@ -396,8 +425,7 @@ def _parse_breaches(check: FieldCheck, raw: Any, taxonomy: Taxonomy) -> tuple[Br
         if not isinstance(item, Mapping):
             check.add(path, "Each breach must be an object with a category.")
             continue
-        for key in sorted(set(item) - {"category", "paragraph", "reference"}):
-            check.add(f"{path}.{key}", "Unknown field.")
+        check.unknown(item, {"category", "paragraph", "reference"}, path)
         paragraph = item.get("paragraph")
         category = item.get("category")
         if category is None and isinstance(paragraph, str) and paragraph in paragraphs:
@@ -427,8 +455,7 @@ def _parse_identity(
         if openness:
             check.add("identity", "Tell us who you are, or choose to complain anonymously.")
         return None
-    for key in sorted(set(raw) - set(IDENTITY_FIELDS)):
-        check.add(f"identity.{key}", "Unknown field.")
+    check.unknown(raw, IDENTITY_FIELDS, "identity")
     organisation = check.text(
         raw,
         "organisation",
@@ -469,7 +496,7 @@ def _parse_identity(
     if not isinstance(updates, bool):
         check.add("identity.email_updates", "Must be true or false.")
         updates = False
-    elif updates and not email:
+    elif updates and not email and "identity.email" not in check.errors:
         check.add(
             "identity.email_updates",
             "Give an email address for updates by email, or do not ask for them.",
@@ -499,8 +526,7 @@ def _parse_documents(
         name = clean_file_name(item["name"])
         encoded = item.get("content_base64")
         known = {"name", "content_base64", "keep_as_sent"} if clean else {"name", "content_base64"}
-        for key in sorted(set(item) - known):
-            check.add(f"{path}.{key}", "Unknown field.")
+        check.unknown(item, known, path)
         keep_as_sent = item.get("keep_as_sent", False)
         if not isinstance(keep_as_sent, bool):
             check.add(f"{path}.keep_as_sent", "Must be true or false.")

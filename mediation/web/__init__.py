@@ -26,10 +26,13 @@ from mediation.models.staff import StaffUser
 from mediation.models.time import utcnow
 from mediation.services import staff_sessions
 from mediation.services.errors import ServiceError
-from mediation.services.intake_rules import MAX_ID
+from mediation.services.intake_rules import MAX_ID, row_id
 from mediation.vault import CustodyExpired, CustodyInvalid, VaultError
 from mediation.web.access import SignInAgain
+from mediation.web.client_limits import TooManyFromConnection, count_public_posts
 from mediation.web.navigation import nav_for
+from mediation.web.query_parameters import UnusableQuery, check_query_parameters
+from mediation.web.request_body import ReadableBody, UnreadableBody
 from mediation.web.typed_text import paragraphs
 
 ERROR_TEXT: dict[int, tuple[str, str]] = {
@@ -93,6 +96,8 @@ def register_web(app: Flask) -> None:
     from mediation.web.respondent.routes import blueprint as respondent
     from mediation.web.statistics.routes import blueprint as statistics
 
+    # Every body (form, upload, JSON) is read through one guard: a broken one is a 400.
+    app.wsgi_app = ReadableBody(app.wsgi_app)  # type: ignore[method-assign]
     # Every <int:...> in a URL is a row id: one past a 32-bit integer is a 404 here rather
     # than an overflow in the database driver (a 500).
     app.url_map.converters["int"] = RowId
@@ -120,6 +125,11 @@ def register_web(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
 
+    # Every query string is checked once, before any view reads it; and every POST a
+    # stranger can make is counted by some limit (client_limits.py).
+    app.before_request(check_query_parameters)
+    app.before_request(count_public_posts)
+
     @app.before_request
     def _idle_timeout() -> None:
         # A permanent session is refreshed on every request and ends after 30 idle minutes.
@@ -142,6 +152,9 @@ def register_web(app: Flask) -> None:
     for code in ERROR_TEXT:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(UnreadableBody, _said_what_is_wrong)
+    app.register_error_handler(UnusableQuery, _said_what_is_wrong)
+    app.register_error_handler(TooManyFromConnection, _said_what_is_wrong)
     app.register_error_handler(VaultError, _vault_error)
     app.register_error_handler(SignInAgain, _sign_in_again)
     app.register_error_handler(ServiceError, _service_error)
@@ -152,11 +165,15 @@ def _load_user(user_id: str) -> StaffUser | None:
     deactivation) ends sessions, and so does a session row gone (signed out, or older
     than `staff_sessions.SESSION_CAP`)."""
     raw_id, _, raw_version = user_id.partition(":")
-    if not raw_id.isdigit() or not raw_version.isdigit():
+    # Any other id or version (digits int() refuses, such as "²"; past a 32-bit row id) is
+    # no one: an anonymous visitor, never an error, so that the error page works too.
+    user_row = row_id(raw_id)
+    version = row_id(raw_version)
+    if user_row is None or version is None:
         return None
     token = session.get(staff_sessions.COOKIE_KEY)
-    user = staff_sessions.user_of(database(), int(raw_id), token, utcnow())
-    if user is None or not user.active or user.session_version != int(raw_version):
+    user = staff_sessions.user_of(database(), user_row, token, utcnow())
+    if user is None or not user.active or user.session_version != version:
         return None
     return user
 
@@ -200,6 +217,11 @@ def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
         400,
         "The form expired or was sent from another page. Go back, reload the page and try again.",
     )
+
+
+def _said_what_is_wrong(error: HTTPException) -> tuple[Response | str, int]:
+    """A refusal whose description says what was wrong with what was sent."""
+    return error_response(error.code or 400, error.description)
 
 
 def _sign_in_again(error: Exception) -> WerkzeugResponse:

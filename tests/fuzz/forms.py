@@ -107,8 +107,11 @@ class PageParser(HTMLParser):
         self.handle_starttag(tag, attrs)
 
 
-def crawl(client: FlaskClient, start: list[str], limit: int = 80) -> list[Form]:
-    """Every POST form on pages reachable by links from the start pages (same app only)."""
+def crawl(
+    client: FlaskClient, start: list[str], limit: int = 80, visited: list[str] | None = None
+) -> list[Form]:
+    """Every POST form on pages reachable by links from the start pages (same app only);
+    the pages read are added to `visited` when it is given."""
     seen: set[str] = set()
     queue = list(start)
     forms: dict[tuple[str, tuple[str, ...]], Form] = {}
@@ -124,6 +127,8 @@ def crawl(client: FlaskClient, start: list[str], limit: int = 80) -> list[Form]:
         response = client.get(path)
         if response.status_code != 200 or "text/html" not in response.content_type:
             continue
+        if visited is not None:
+            visited.append(parts.path)
         parser = PageParser(f"http://localhost{path}")
         parser.feed(response.text)
         for form in parser.forms:
@@ -153,6 +158,12 @@ NASTY = [
     "\u202e\u0000",
     "CM-2345-6789",
     "%s%s%n",
+    # Required text that shows nothing (zero-width space, byte-order mark, word joiner,
+    # Hangul filler): no answer, however it is dressed.
+    "\u200b\ufeff\u2060",
+    "\u3164",
+    # Past every field's limit: refused on its length alone, with no further check.
+    "a" * 100_000 + "@example.org",
 ]
 
 ODD_TEXT = st.one_of(
@@ -233,6 +244,16 @@ TAGS = re.compile(r"<[^>]+>")
 INTERNALS = re.compile(r"Traceback|Exception\b|<class |object at 0x|sqlalchemy|psycopg|werkzeug")
 
 
+class UnreadableStream:
+    """A request body whose reading fails, as gunicorn's does on a broken chunked encoding
+    (its errors are not OSError)."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise RuntimeError("Invalid chunk size")
+
+    readline = read
+
+
 @dataclass
 class Verdict:
     refused: bool
@@ -297,6 +318,21 @@ def fuzz_form(
     # Every nasty value in every field at once, then hypothesis's own mixtures.
     for value in NASTY:
         check(MultiDict([(name, value) for name in form.fields if name != "csrf_token"]))
+    # A body that cannot be read (as gunicorn's broken chunked encoding): no 500, no write.
+    before = row_counts(app)
+    broken = client.post(
+        form.action,
+        content_type="multipart/form-data; boundary=x"
+        if form.multipart
+        else "application/x-www-form-urlencoded",
+        environ_overrides={"wsgi.input": UnreadableStream(), "wsgi.input_terminated": True},
+    )
+    # (A page that refuses before reading the body, a used set-up link say, may answer
+    # otherwise: never with a 500.)
+    assert broken.status_code < 500, f"{form.describe()} with a broken body"
+    if broken.status_code == 400:
+        assert "could not be read" in broken.get_data(as_text=True), form.describe()
+    assert row_counts(app) == before, f"{form.describe()} wrote on a broken body"
 
     @settings(
         max_examples=examples,

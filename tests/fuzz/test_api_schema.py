@@ -4,6 +4,8 @@ writes nothing, and an accepted one writes exactly one case."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 from typing import Any
 
@@ -222,3 +224,80 @@ def test_the_respondent_operations_never_fail_and_refuse_clearly(
     if response.status_code >= 400:
         problem = response.json()
         assert isinstance(problem.get("title"), str) and len(problem["title"]) > 10, problem
+
+
+# Bodies a stranger can send to any operation that reads one, and what the answer must say.
+HOSTILE_BODIES: list[tuple[str, bytes, dict[str, str], str]] = [
+    ("invalid JSON", b'{"a": 1,}', {"Content-Type": "application/json"}, "not valid JSON"),
+    ("bad UTF-8", b'{"a": "\xc3\x28"}', {"Content-Type": "application/json"}, "not UTF-8"),
+    (
+        "gzip, said",
+        gzip.compress(b"{}"),
+        {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        "uncompressed",
+    ),
+    ("gzip, unsaid", gzip.compress(b"{}"), {"Content-Type": "application/json"}, "gzip"),
+    ("no JSON type", b"{}", {"Content-Type": "text/plain"}, "Content-Type"),
+    ("deep", b"[" * 50_000 + b"]" * 50_000, {"Content-Type": "application/json"}, "nested"),
+    (
+        "200,000 unknown fields",
+        json.dumps({f"f{i}": 0 for i in range(200_000)}).encode(),
+        {"Content-Type": "application/json"},
+        "",
+    ),
+    (
+        "invisible text",
+        json.dumps(
+            {"text": "\u200b\ufeff\u2060", "reason": "\u2060", "details": "\ufeff"}
+        ).encode(),
+        {"Content-Type": "application/json"},
+        "",
+    ),
+]
+
+
+class BrokenStream:
+    """A body whose reading fails as gunicorn's does on a broken chunked encoding."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise RuntimeError("Invalid chunk size")
+
+    readline = read
+
+
+def test_every_operation_that_reads_a_body_refuses_hostile_bodies_clearly(
+    app: Flask, complainant_token: str, respondent_token: tuple[str, str]
+) -> None:
+    token, reference = respondent_token
+    document = app.test_client().get("/api/v1/openapi.json").json
+    client = app.test_client()
+    operations = [
+        (path.replace("{reference}", reference), method.upper())
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"post", "put", "patch"}
+    ]
+    assert len(operations) >= 15
+    for path, method in operations:
+        bearer = complainant_token if path.startswith("/complainant/") else token
+        headers = {"Authorization": f"Bearer {bearer}"}
+        for what, body, sent_headers, says in HOSTILE_BODIES:
+            response = client.open(
+                f"/api/v1{path}", method=method, data=body, headers={**headers, **sent_headers}
+            )
+            assert response.status_code < 500, (path, what, response.status_code)
+            assert response.mimetype == "application/problem+json", (path, what)
+            problem = response.json
+            assert says in problem["title"], (path, what, problem)
+            if says != "Content-Type":
+                assert "Content-Type" not in problem["title"], (path, what, problem)
+            assert len(response.data) < 5_000, (path, what, len(response.data))
+        broken = client.open(
+            f"/api/v1{path}",
+            method=method,
+            headers=headers,
+            content_type="application/json",
+            environ_overrides={"wsgi.input": BrokenStream(), "wsgi.input_terminated": True},
+        )
+        assert broken.status_code == 400, (path, broken.status_code)
+        assert "could not be read" in broken.json["detail"]

@@ -4,20 +4,28 @@ every refusal a clear message (see tests/fuzz/forms.py for what is checked)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mediation.extensions import db
 from mediation.models.staff import StaffUser
 from mediation.services import identity_access, intake, keyring
+from mediation.web.downloads import attachment
 from tests import seeded
 from tests.conftest import TEST_PASSWORD, AuthActions, StaffFactory
 from tests.fuzz.forms import Form, crawl, fuzz_form
 
 EXAMPLES = int(os.environ.get("FORM_FUZZ_EXAMPLES", "12"))
+# Every download's header: one ASCII name, one percent-encoded UTF-8 name, nothing else.
+DOWNLOAD_HEADER = re.compile(
+    r"attachment; filename=\"[A-Za-z0-9._ -]+\"; filename\*=UTF-8''[A-Za-z0-9%._~-]+"
+)
 
 # What a refusal may still write, and why.
 KEPT_ON_REFUSAL = {
@@ -165,3 +173,70 @@ def test_every_form_survives_fuzzing(
 ) -> None:
     start, minimum = setup(app, client, make_staff)
     run(app, client, start, minimum)
+
+
+# Query strings a stranger can put in any address: control characters (NUL reached the
+# queue's statement, a 500 on PostgreSQL), a newline and header text (echoed into a
+# download's name), digits int() refuses, non-ASCII, and values past any page's use.
+HOSTILE_QUERIES: list[dict[str, str]] = [
+    {"state": "\x00"},
+    {"release": "a\r\nSet-Cookie: x=1"},
+    {"release": 'x"; filename=evil.exe'},
+    {"page": "\u00b2"},
+    {"page": "99999999999999999999"},
+    {"view": "\u00e9\u8349"},
+    {"table": "t" * 5_000},
+    {"\x00": "1"},
+    {"next": "/\t/evil.example.org"},
+]
+
+
+@pytest.mark.parametrize("who", ["visitor", "case_officer", "analyst", "respondent"])
+def test_every_page_survives_hostile_query_strings(
+    who: str, app: Flask, client: FlaskClient, make_staff: StaffFactory
+) -> None:
+    setup: Setup = visitor if who == "visitor" else staff(who)
+    start, _ = setup(app, client, make_staff)
+    pages: list[str] = []
+    crawl(client, start, visited=pages)
+    assert len(pages) >= 3, pages
+    if who == "analyst":
+        pages.append("/analyst/export.csv")  # a download: the crawl keeps only pages
+    for page in dict.fromkeys(pages):
+        for query in HOSTILE_QUERIES:
+            response = client.get(page, query_string=query)
+            assert response.status_code < 500, f"{page} with {query!r}: {response.status_code}"
+            disposition = response.headers.get("Content-Disposition", "")
+            assert "evil" not in disposition and "\n" not in disposition, (page, query)
+            unusable = any(not text.isprintable() for pair in query.items() for text in pair)
+            if unusable and response.status_code == 200 and response.mimetype == "text/html":
+                assert "could not be used" in response.text, (page, query)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    user_id=st.one_of(
+        st.text(max_size=30),
+        st.builds(
+            lambda a, b: f"{a}:{b}",
+            st.text(alphabet=st.characters(categories=["Nd", "No"]), max_size=25),
+            st.text(alphabet=st.characters(categories=["Nd", "No"]), max_size=25),
+        ),
+    )
+)
+def test_any_user_id_in_a_session_is_someone_signed_in_or_no_one(app: Flask, user_id: str) -> None:
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
+    assert client.get("/").status_code == 200
+    assert client.get("/casework/").status_code == 302  # to sign in: no such session
+    assert client.get("/no-such-page").status_code == 404
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(alphabet=st.characters(codec=None), max_size=400))
+def test_any_document_name_makes_one_safe_download_header(name: str) -> None:
+    header = attachment(name)
+    header.encode("latin-1")
+    assert DOWNLOAD_HEADER.fullmatch(header), header

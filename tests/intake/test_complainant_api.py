@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from mediation.extensions import db
 from mediation.models.cases import Case, CaseMessage
 from mediation.models.intake import ComplainantSession
 from mediation.models.staff import StaffUser
-from mediation.services import disclosure_statements, triage
+from mediation.services import disclosure_statements, intake_rules, triage
 from mediation.services.accounts import actor_for
 from mediation.services.workflow import perform
 from mediation.shared_store import store
@@ -354,6 +355,32 @@ def test_documents_sent_too_often_are_refused_with_when_to_send_again(
     assert [r.status_code for r in statuses] == [201, 201, 429]
     assert 0 < int(statuses[2].headers["Retry-After"]) <= 3600
     assert "No document was added" in statuses[2].json["title"]
+
+
+def test_documents_past_the_limit_are_refused_before_they_are_read_or_cleaned(
+    throttled_app: Flask, make_staff: StaffFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: the API cleaned every file (the costliest check) and only then
+    counted the upload limit, so a client past it still cost the server its cleaning."""
+    throttled_app.config["UPLOAD_RATE_LIMIT"] = "1 per hour"
+    reference, passphrase = filed(throttled_app, make_staff)
+    client = throttled_app.test_client()
+    auth = sign_in(client, reference, passphrase)
+    document = {"name": "n.txt", "content_base64": base64.b64encode(b"notes").decode()}
+    first = client.post(f"{API}/documents", json={"documents": [document]}, headers=auth)
+    assert first.status_code == 201
+    cleaned: list[str] = []
+    real = intake_rules.cleaned_upload
+
+    def spy(name: str, content: bytes, **kwargs: Any) -> Any:
+        cleaned.append(name)
+        return real(name, content, **kwargs)
+
+    monkeypatch.setattr(intake_rules, "cleaned_upload", spy)
+    refused = client.post(f"{API}/documents", json={"documents": [document] * 5}, headers=auth)
+    assert refused.status_code == 429
+    assert "No document was added" in refused.json["title"]
+    assert cleaned == []
 
 
 def test_no_answer_under_the_api_sets_a_cookie(app: Flask) -> None:

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import DateField, IntegerField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from mediation.domain.permissions import Permission
 from mediation.domain.taxonomy import load_taxonomy
@@ -17,6 +17,7 @@ from mediation.web.access import requires, signed_in_user
 from mediation.web.admin.routes import blueprint
 from mediation.web.casework.forms import ChoiceList
 from mediation.web.choices import select_choices
+from mediation.web.form_validators import Limit
 
 
 class PanelForm(FlaskForm):
@@ -30,14 +31,14 @@ class PanelForm(FlaskForm):
     )
     languages = StringField(
         "Languages",
-        validators=[Optional(), Length(max=100)],
+        validators=[Optional(), Limit(max=100)],
         description="Codes separated by commas, for example en, cy, pl.",
     )
     capacity = IntegerField(
         "Capacity (cases at once)",
         validators=[InputRequired("Enter a number of cases"), NumberRange(min=0, max=20)],
     )
-    accreditation_body = StringField("Accrediting body", validators=[Optional(), Length(max=200)])
+    accreditation_body = StringField("Accrediting body", validators=[Optional(), Limit(max=200)])
     accredited_on = DateField("Accredited on", validators=[Optional()])
     cpd_last_date = DateField("Last CPD on", validators=[Optional()])
     cpd_hours = IntegerField(
@@ -46,12 +47,12 @@ class PanelForm(FlaskForm):
     )
     leave = TextAreaField(
         "Leave",
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), Limit(max=2000)],
         description="One period a line, for example 2027-03-01 to 2027-03-12.",
     )
     interests = TextAreaField(
         "Declared interests",
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), Limit(max=5000)],
         description=(
             "One a line: 'body: <public body name> | what it is' or "
             "'organisation: <name> | what it is'. Routing never offers them a case involving these."

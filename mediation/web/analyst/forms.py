@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+
+from mediation.web.form_validators import Limit, Required
 
 
 class PublishForm(FlaskForm):
@@ -12,12 +13,12 @@ class PublishForm(FlaskForm):
         "Period",
         description="A calendar quarter that has ended, like 2026-Q3, or a year, like 2025.",
         validators=[
-            DataRequired("Enter the period to publish, like 2026-Q3 or 2025"),
-            Length(max=20),
+            Required("Enter the period to publish, like 2026-Q3 or 2025"),
+            Limit(max=20),
         ],
     )
     note = TextAreaField(
         "Correction note (only to correct a release already published)",
         description="Say what changed and why. It is published with the new version.",
-        validators=[Length(max=2000, message="Keep the note under 2,000 characters")],
+        validators=[Limit(max=2000, message="Keep the note under 2,000 characters")],
     )

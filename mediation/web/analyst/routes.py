@@ -11,6 +11,7 @@ from datetime import date
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -39,6 +40,7 @@ from mediation.services.statistics_releases import (
 from mediation.vault import VaultError
 from mediation.web.access import current_keypair, requires, signed_in_user
 from mediation.web.analyst.forms import PublishForm
+from mediation.web.downloads import csv_download
 from mediation.web.statistics.presenters import label
 
 blueprint = Blueprint("analyst", __name__, url_prefix="/analyst")
@@ -66,14 +68,6 @@ def dashboard() -> str:
     )
 
 
-def _csv(text: str, filename: str) -> Response:
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 @blueprint.route("/compare")
 @requires(Permission.VIEW_STATISTICS_DASHBOARD)
 def compare() -> Response | str:
@@ -85,7 +79,7 @@ def compare() -> Response | str:
     if (request.args.get("before") or request.args.get("after")) and not (before and after):
         problem = "Choose two published releases to compare."
     if before and after and request.args.get("format") == "csv":
-        return _csv(comparison_csv(before, after), f"compare-{before.id}-{after.id}.csv")
+        return csv_download(comparison_csv(before, after), f"compare-{before.id}-{after.id}.csv")
     changes = compare_releases(before, after) if before and after else []
     return render_template(
         "analyst/compare.html",
@@ -101,14 +95,18 @@ def compare() -> Response | str:
 @blueprint.route("/export.csv")
 @requires(Permission.VIEW_STATISTICS_DASHBOARD)
 def export() -> Response:
-    """One release as CSV (?release=2025-v2), or every current release in one file."""
+    """One release as CSV (?release=2025-v2), or every current release in one file. A
+    release that was never published is a 404: its id is never written back."""
     releases, _ = _releases()
     wanted = request.args.get("release", "")
-    chosen = (
-        [r for r in releases if r.id == wanted] if wanted else [r for r in releases if r.is_current]
-    )
-    text = releases_csv(chosen)
-    return _csv(text, f"compact-statistics-{wanted or 'current'}.csv")
+    if not wanted:
+        return csv_download(
+            releases_csv([r for r in releases if r.is_current]), "compact-statistics-current.csv"
+        )
+    chosen = next((r for r in releases if r.id == wanted), None)
+    if chosen is None:
+        abort(404)
+    return csv_download(releases_csv([chosen]), f"compact-statistics-{chosen.id}.csv")
 
 
 @blueprint.route("/publish", methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from mediation.services import intake_idempotency
 from mediation.services.errors import InvalidInput, ServiceError
 from mediation.services.intake_rules import IntakeInvalid
 from mediation.web.access import public
+from mediation.web.api.json_input import json_body
 from mediation.web.api.problems import api_request_limit, problem, too_many
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -42,15 +43,9 @@ def file_complaint() -> Response:
     """File a complaint; the reference and passphrase are in this response and nowhere else."""
     # Taken as sent (a server joins repeated headers into one value, the same on a retry).
     key = request.headers.get(intake_idempotency.HEADER)
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        return problem(400, "The JSON is nested too deeply to be a complaint.")
-    if data is None:
-        return problem(
-            415 if not request.is_json else 400,
-            "Send the complaint as a JSON object with Content-Type: application/json.",
-        )
+    data = json_body(too_deep="The JSON is nested too deeply to be a complaint.", max_bytes=None)
+    if isinstance(data, Response):
+        return data
     max_bytes = int(current_app.config["MAX_DOCUMENT_BYTES"])
     try:
         outcome = intake_idempotency.file_from_api(

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import EqualTo, Optional
+
+from mediation.web.form_validators import Limit, Required
 
 
 class SignInForm(FlaskForm):
     email = StringField(
-        "Email address", validators=[DataRequired("Enter your email address"), Length(max=254)]
+        "Email address", validators=[Required("Enter your email address"), Limit(max=254)]
     )
     password = PasswordField(
-        "Password", validators=[DataRequired("Enter your password"), Length(max=1024)]
+        "Password", validators=[Required("Enter your password"), Limit(max=1024)]
     )
 
 
 class CodeForm(FlaskForm):
     code = StringField(
         "Security code",
-        validators=[DataRequired("Enter the 6-digit code from your authenticator app")],
+        validators=[Required("Enter the 6-digit code from your authenticator app")],
     )
 
 
@@ -27,17 +29,17 @@ class SetupForm(FlaskForm):
     password = PasswordField(
         "Choose a password",
         validators=[
-            DataRequired("Choose a password"),
-            Length(min=12, max=1024, message="Password must be 12 characters or more"),
+            Required("Choose a password"),
+            Limit(min=12, max=1024, message="Password must be 12 characters or more"),
         ],
     )
     confirm = PasswordField(
         "Type the password again",
         validators=[
-            DataRequired("Type the password again"),
+            Required("Type the password again"),
             EqualTo("password", message="The passwords do not match"),
         ],
     )
     recovery_key = StringField(
-        "Recovery key (if you have it)", validators=[Optional(), Length(max=100)]
+        "Recovery key (if you have it)", validators=[Optional(), Limit(max=100)]
     )

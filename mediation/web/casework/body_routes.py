@@ -10,7 +10,6 @@ from flask import abort, flash, redirect, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Length
 
 from mediation.domain.permissions import Permission
 from mediation.domain.taxonomy import load_taxonomy
@@ -21,25 +20,26 @@ from mediation.services.intake_documents import SHORT_TEXT
 from mediation.web.access import requires, signed_in_user
 from mediation.web.casework.routes import blueprint
 from mediation.web.choices import select_choices
+from mediation.web.form_validators import Limit, Required
 
 
 class NewBodyForm(FlaskForm):
     name = StringField(
         "Name of the public body",
         validators=[
-            DataRequired("Enter the name of the public body"),
-            Length(max=SHORT_TEXT, message=f"Must be {SHORT_TEXT} characters or fewer"),
+            Required("Enter the name of the public body"),
+            Limit(max=SHORT_TEXT, message=f"Must be {SHORT_TEXT} characters or fewer"),
         ],
     )
     # Unknown choices are refused by the service, with a message (not "Not a valid choice").
     body_type = SelectField(
         "Kind of public body",
-        validators=[DataRequired("Choose what kind of public body it is")],
+        validators=[Required("Choose what kind of public body it is")],
         validate_choice=False,
     )
     region = SelectField(
         "Region where it works",
-        validators=[DataRequired("Choose the region where the public body works")],
+        validators=[Required("Choose the region where the public body works")],
         validate_choice=False,
     )
 

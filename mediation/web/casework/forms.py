@@ -12,12 +12,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from mediation.domain import workflow
 from mediation.domain.taxonomy import load_taxonomy
 from mediation.services.outcomes import FINDINGS
 from mediation.web.choices import select_choices
+from mediation.web.form_validators import Limit, Required
 
 # The workflow checks the code (a clear message for one not on the list), so the forms
 # leave it to the workflow rather than refusing it with a message of their own.
@@ -37,7 +38,7 @@ RATINGS = select_choices(
 class ChoiceList(SelectMultipleField):  # type: ignore[misc]
     """Several choices from a list; an unknown value is refused without being echoed back.
 
-    None chosen is already valid (add DataRequired to ask for one). Not to be given
+    None chosen is already valid (add Required to ask for one). Not to be given
     WTForms' Optional: on a first value that is blank, Optional erases the refusal of the
     values after it, which then reached the services unchecked (found by form fuzzing:
     ["", "unknown"] as remedies was a 500). Blank values are dropped as sent."""
@@ -89,17 +90,17 @@ class TriageForm(FlaskForm):
     read_version = HiddenField()
     categories = ChoiceList(
         "Breach categories",
-        validators=[DataRequired("Choose at least one breach category")],
+        validators=[Required("Choose at least one breach category")],
         choices=select_choices(load_taxonomy().category_choices()),
     )
     respondent_body_id = SelectField(
-        "Public body", coerce=int, validators=[DataRequired("Choose the public body")]
+        "Public body", coerce=int, validators=[Required("Choose the public body")]
     )
     language = StringField(
         "Language for mediation, if not English",
         validators=[
             Optional(),
-            Length(max=10, message="Enter a language code of up to 10 letters, for example cy"),
+            Limit(max=10, message="Enter a language code of up to 10 letters, for example cy"),
         ],
         description="A language code, for example cy for Welsh or pl for Polish.",
     )
@@ -122,7 +123,7 @@ class DecisionForm(FlaskForm):
                 ("decline", "Do not accept"),
             ]
         ),
-        validators=[DataRequired("Choose a decision")],
+        validators=[Required("Choose a decision")],
     )
     decline_reason = RadioField(
         "Why not accepted",
@@ -140,14 +141,14 @@ class DecisionForm(FlaskForm):
         "Referred to", choices=REFERRAL_CHOICES, validators=[Optional()], validate_choice=False
     )
     reason = TextAreaField(
-        "Reason", validators=[Optional(), Length(max=2000)], description="Kept in the audit log."
+        "Reason", validators=[Optional(), Limit(max=2000)], description="Kept in the audit log."
     )
 
 
 class ActionForm(FlaskForm):
-    action = HiddenField(validators=[DataRequired()])
+    action = HiddenField(validators=[Required()])
     expected_state = HiddenField()
-    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField("Reason", validators=[Optional(), Limit(max=2000)])
     referred_to = SelectField(
         "Referred to", choices=REFERRAL_CHOICES, validators=[Optional()], validate_choice=False
     )
@@ -156,7 +157,7 @@ class ActionForm(FlaskForm):
 class StatementForm(FlaskForm):
     text = TextAreaField(
         "Statement for the public body",
-        validators=[DataRequired("Write the statement"), Length(max=6000)],
+        validators=[Required("Write the statement"), Limit(max=6000)],
         description=(
             "The complainant reads and approves this before the public body sees it. "
             "Leave out anything that could identify them unless their complaint is open."
@@ -175,17 +176,15 @@ class MessageForm(FlaskForm):
                 ("both", "Both parties together"),
             ]
         ),
-        validators=[DataRequired("Choose who the message is for")],
+        validators=[Required("Choose who the message is for")],
     )
-    text = TextAreaField(
-        "Message", validators=[DataRequired("Write the message"), Length(max=5000)]
-    )
+    text = TextAreaField("Message", validators=[Required("Write the message"), Limit(max=5000)])
 
 
 class NoteForm(FlaskForm):
     text = TextAreaField(
         "Note",
-        validators=[DataRequired("Write the note"), Length(max=10000)],
+        validators=[Required("Write the note"), Limit(max=10000)],
         description="Sealed: only case officers and the case's mediator can read notes.",
     )
 
@@ -194,32 +193,32 @@ class FundingCheckForm(FlaskForm):
     finding = RadioField(
         "What did the check find?",
         choices=select_choices(list(FINDINGS.items())),
-        validators=[DataRequired("Choose what the check found")],
+        validators=[Required("Choose what the check found")],
     )
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField("Reason", validators=[DataRequired("Give a reason"), Length(max=2000)])
+    reason = TextAreaField("Reason", validators=[Required("Give a reason"), Limit(max=2000)])
     expected_state = HiddenField()
 
 
 class InviteForm(FlaskForm):
     name = StringField(
-        "Full name", validators=[DataRequired("Enter the person's full name"), Length(max=200)]
+        "Full name", validators=[Required("Enter the person's full name"), Limit(max=200)]
     )
     email = StringField(
-        "Work email address", validators=[DataRequired("Enter an email address"), Length(max=254)]
+        "Work email address", validators=[Required("Enter an email address"), Limit(max=254)]
     )
 
 
 class RoutingForm(FlaskForm):
     expected_state = HiddenField()
     mediator_id = RadioField(
-        "Offer the case to", coerce=int, validators=[DataRequired("Choose a mediator")]
+        "Offer the case to", coerce=int, validators=[Required("Choose a mediator")]
     )
     summary = TextAreaField(
         "Anonymised summary for the mediator",
-        validators=[DataRequired("Write the summary"), Length(max=3000)],
+        validators=[Required("Write the summary"), Limit(max=3000)],
         description=(
             "What the mediator reads before accepting: no names of the complainant, the "
             "public body or anyone involved."
@@ -229,7 +228,7 @@ class RoutingForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    result = RadioField("Result", validators=[DataRequired("Choose the result")])
+    result = RadioField("Result", validators=[Required("Choose the result")])
     remedies = ChoiceList("Remedies obtained")
     payment_amount = IntegerField(
         "Amount of the payment, in pounds",

@@ -15,10 +15,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
 from mediation.domain.document_cleaning import KEEP_AS_SENT_LABEL
 from mediation.domain.taxonomy import load_taxonomy
+from mediation.domain.visible_text import visible
 from mediation.services.intake_rules import (
     LONG_TEXT,
     SHORT_TEXT,
@@ -27,6 +28,7 @@ from mediation.services.intake_rules import (
     printable,
 )
 from mediation.web.choices import select_choices
+from mediation.web.form_validators import Limit, Required
 
 OPENNESS_CHOICES = (
     ("anonymous", "Anonymous"),
@@ -48,14 +50,14 @@ SEARCH_LENGTH = 100
 
 
 def _long(label: str, required: str | None = None, **kwargs: Any) -> TextAreaField:
-    validators: list[Any] = [DataRequired(required)] if required else []
-    validators.append(Length(max=LONG_TEXT, message=f"Must be {LONG_TEXT:,} characters or fewer"))
+    validators: list[Any] = [Required(required)] if required else []
+    validators.append(Limit(max=LONG_TEXT, message=f"Must be {LONG_TEXT:,} characters or fewer"))
     return TextAreaField(label, validators=validators, render_kw={"rows": 8}, **kwargs)
 
 
 def _short(label: str, required: str | None = None, limit: int = SHORT_TEXT) -> StringField:
-    validators: list[Any] = [DataRequired(required)] if required else []
-    validators.append(Length(max=limit, message=f"Must be {limit:,} characters or fewer"))
+    validators: list[Any] = [Required(required)] if required else []
+    validators.append(Limit(max=limit, message=f"Must be {limit:,} characters or fewer"))
     return StringField(label, validators=validators)
 
 
@@ -113,7 +115,7 @@ class BodyForm(StepForm):
         return answers
 
     def validate_body_name(self, field: Field) -> None:
-        if self.body_id.data == NOT_LISTED and not (field.data or "").strip():
+        if self.body_id.data == NOT_LISTED and not visible(field.data or ""):
             raise ValidationError("Enter the name of the public body")
 
     def validate_body_type(self, field: Field) -> None:
@@ -125,7 +127,7 @@ class BodyForm(StepForm):
 class BreachesForm(StepForm):
     categories = SelectMultipleField(
         "Which parts of the Compact do you think were broken?",
-        validators=[DataRequired("Choose at least one part of the Compact")],
+        validators=[Required("Choose at least one part of the Compact")],
     )
     paragraph = SelectField(
         "Paragraph of the Compact or of a code (optional)", validate_choice=False
@@ -160,7 +162,7 @@ class StepsForm(StepForm):
     steps_taken = _long("What did you do, and what did they say?")
 
     def validate_steps_taken(self, field: Field) -> None:
-        if self.raised_with_body.data == "yes" and not (field.data or "").strip():
+        if self.raised_with_body.data == "yes" and not visible(field.data or ""):
             raise ValidationError("Tell us what you did and what the public body said")
 
 
@@ -206,7 +208,7 @@ class AboutForm(StepForm):
 
     def validate_email(self, field: Field) -> None:
         value = (field.data or "").strip()
-        if not value and not (self.phone.data or "").strip():
+        if not visible(value) and not visible(self.phone.data or ""):
             raise ValidationError("Enter an email address or a phone number")
         if value and (problem := check_email(value)):
             raise ValidationError(problem)

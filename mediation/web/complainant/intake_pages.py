@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
@@ -22,7 +22,13 @@ from mediation.services.intake_rules import (
     row_id,
 )
 from mediation.web.access import public
-from mediation.web.client_limits import TOO_MANY_DRAFTS, TOO_MANY_UPLOADS, allowed
+from mediation.web.client_limits import (
+    TOO_MANY_DRAFTS,
+    TOO_MANY_PAGE_SAVES,
+    TOO_MANY_UPLOADS,
+    allowed,
+    wait_text,
+)
 from mediation.web.complainant import answers_view
 from mediation.web.complainant.forms import (
     OPENNESS_HINTS,
@@ -196,6 +202,10 @@ def _save_step(
         except RequestEntityTooLarge:
             return _too_large(saved or {})
     form, extra = _form_for(step, saved or {}, posted=True)
+    if not allowed("DRAFT_PAGE_RATE_LIMIT"):
+        # Counted before any check or write: the page comes back as typed, nothing saved.
+        problem = TOO_MANY_PAGE_SAVES.format(wait=wait_text("DRAFT_PAGE_RATE_LIMIT"))
+        return _render_step(step, form, saved or {}, status=429, problem=problem, **extra)
     valid = form.validate_on_submit()
     if "csrf_token" in form.errors:
         # An expired session or form: keep everything on the page and ask again.
@@ -353,6 +363,8 @@ def check() -> Response | tuple[str, int]:
 @public
 def delete_draft() -> Response | str:
     form = ConfirmForm()
+    if request.method == "POST" and not allowed("DRAFT_PAGE_RATE_LIMIT"):
+        abort(429)
     if request.method == "POST" and form.validate_on_submit():
         drafts.discard(database(), draft_ticket())
         db.session.commit()

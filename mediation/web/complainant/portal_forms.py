@@ -14,20 +14,21 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import InputRequired
 
 from mediation.domain.document_cleaning import KEEP_AS_SENT_LABEL
 from mediation.services.complainant_portal import ADVERSE_KINDS
 from mediation.services.intake_rules import LONG_TEXT
 from mediation.web.choices import select_choices
+from mediation.web.form_validators import Limit, Required
 
 # What a sign-in can carry on with after a session ended mid-way (see session_ended.html).
 RESUMABLE = ("message", "contest", "adverse", "withdraw")
 
 
 def _text(label: str, required: str | None = None) -> TextAreaField:
-    validators: list[Any] = [DataRequired(required)] if required else []
-    validators.append(Length(max=LONG_TEXT, message=f"Must be {LONG_TEXT:,} characters or fewer"))
+    validators: list[Any] = [Required(required)] if required else []
+    validators.append(Limit(max=LONG_TEXT, message=f"Must be {LONG_TEXT:,} characters or fewer"))
     return TextAreaField(label, validators=validators, render_kw={"rows": 6})
 
 
@@ -35,12 +36,12 @@ class SignInForm(FlaskForm):
     reference = StringField(
         "Case reference",
         description="For example, CM-4K7Q-9RTX",
-        validators=[DataRequired("Enter your case reference"), Length(max=40)],
+        validators=[Required("Enter your case reference"), Limit(max=40)],
     )
     passphrase = PasswordField(
         "Passphrase",
         description="The seven words you were given when you sent your complaint",
-        validators=[DataRequired("Enter your passphrase"), Length(max=300)],
+        validators=[Required("Enter your passphrase"), Limit(max=300)],
     )
     # Carried through a sign-in after the session ended, so nothing typed is lost.
     resume = HiddenField()
@@ -64,7 +65,7 @@ class WithdrawForm(FlaskForm):
     text = _text("Why are you withdrawing? (optional)")
     confirm = BooleanField(
         "I want to withdraw my complaint",
-        validators=[DataRequired("Confirm that you want to withdraw your complaint")],
+        validators=[Required("Confirm that you want to withdraw your complaint")],
     )
 
 
@@ -84,5 +85,5 @@ class OpennessChangeForm(FlaskForm):
     )
     confirm = BooleanField(
         "I understand that this cannot be undone",
-        validators=[DataRequired("Confirm that you understand this cannot be undone")],
+        validators=[Required("Confirm that you understand this cannot be undone")],
     )

@@ -8,8 +8,9 @@ from flask import flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, IntegerField, RadioField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Optional
 
+from mediation.domain.visible_text import visible
 from mediation.extensions import database, db
 from mediation.services import disclosure_statements, outcomes
 from mediation.services.errors import ServiceError
@@ -17,22 +18,23 @@ from mediation.web.access import public
 from mediation.web.choices import select_choices
 from mediation.web.complainant.routes import blueprint
 from mediation.web.complainant.session import current_complainant
+from mediation.web.form_validators import Limit, Required
 from mediation.web.respondent.forms import SurveyForm
 
 
 class StatementAnswerForm(FlaskForm):
-    statement_id = IntegerField(validators=[DataRequired()])
-    shown_digest = HiddenField(validators=[DataRequired()])
+    statement_id = IntegerField(validators=[Required()])
+    shown_digest = HiddenField(validators=[Required()])
     answer = RadioField(
         "Can the public body be told this?",
         choices=select_choices(
             [("approve", "Yes, I approve this statement"), ("change", "No, it needs changes")]
         ),
-        validators=[DataRequired("Choose whether you approve the statement")],
+        validators=[Required("Choose whether you approve the statement")],
     )
     change_request = TextAreaField(
         "What should change",
-        validators=[Optional(), Length(max=3000)],
+        validators=[Optional(), Limit(max=3000)],
         description="Only the mediation service reads this.",
     )
 
@@ -69,7 +71,7 @@ def answer_statement() -> str | Response:
     case, key = signed_in
     if not form.validate_on_submit():
         return _render(form)
-    if form.answer.data == "change" and not (form.change_request.data or "").strip():
+    if form.answer.data == "change" and not visible(form.change_request.data or ""):
         form.change_request.errors = ["Say what should change"]
         return _render(form)
     try:

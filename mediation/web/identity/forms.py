@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from mediation.web.choices import select_choices
+from mediation.web.form_validators import Limit, Required
 
 REASON_HINT = "The complainant can read this reason in their disclosure log."
 
@@ -16,8 +16,8 @@ def _reason_field(label: str) -> TextAreaField:
         label,
         description=REASON_HINT,
         validators=[
-            DataRequired("Give a reason"),
-            Length(min=10, max=2000, message="Give a reason of 10 to 2,000 characters"),
+            Required("Give a reason"),
+            Limit(min=10, max=2000, message="Give a reason of 10 to 2,000 characters"),
         ],
     )
 
@@ -30,6 +30,6 @@ class DecisionForm(FlaskForm):
     decision = RadioField(
         "Your decision",
         choices=select_choices([("approve", "Approve"), ("refuse", "Refuse")]),
-        validators=[DataRequired("Choose approve or refuse")],
+        validators=[Required("Choose approve or refuse")],
     )
     reason = _reason_field("Reason for your decision")

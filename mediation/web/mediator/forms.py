@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Optional
 
 from mediation.services.mediation_work import PARTS_OF_DAY
 from mediation.web.choices import select_choices
+from mediation.web.form_validators import Limit, Required
 
 
 class OfferAnswerForm(FlaskForm):
@@ -16,11 +17,11 @@ class OfferAnswerForm(FlaskForm):
         choices=select_choices(
             [("accept", "Yes: show me the names to check for conflicts"), ("decline", "No")]
         ),
-        validators=[DataRequired("Say whether you will take the case")],
+        validators=[Required("Say whether you will take the case")],
     )
     reason = TextAreaField(
         "Why not (if declining)",
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), Limit(max=2000)],
         description="Seen by case officers only.",
     )
 
@@ -31,22 +32,22 @@ class DeclareForm(FlaskForm):
     )
     reason = TextAreaField(
         "If you do have a conflict, say what it is",
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), Limit(max=2000)],
         description="The case then goes back to the case officers.",
     )
 
 
 class SessionForm(FlaskForm):
-    held_on = DateField("Date of the session", validators=[DataRequired("Enter the date")])
+    held_on = DateField("Date of the session", validators=[Required("Enter the date")])
     part_of_day = RadioField(
         "When in the day",
         choices=select_choices(list(PARTS_OF_DAY.items())),
-        validators=[DataRequired("Choose morning, afternoon or all day")],
+        validators=[Required("Choose morning, afternoon or all day")],
     )
     online = BooleanField("The session is online")
     place = StringField(
         "Where",
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), Limit(max=200)],
         description="Both parties see this: a venue and town, not a home address.",
     )
 
@@ -57,9 +58,9 @@ class PapersForm(FlaskForm):
         choices=select_choices(
             [("complainant", "The complainant's"), ("respondent", "The public body's")]
         ),
-        validators=[DataRequired("Choose whose papers arrived")],
+        validators=[Required("Choose whose papers arrived")],
     )
-    received_on = DateField("Received on", validators=[DataRequired("Enter the date")])
+    received_on = DateField("Received on", validators=[Required("Enter the date")])
 
 
 class SignaturesForm(FlaskForm):
@@ -72,9 +73,9 @@ class SignaturesForm(FlaskForm):
 
 
 class MediatorActionForm(FlaskForm):
-    action = HiddenField(validators=[DataRequired()])
+    action = HiddenField(validators=[Required()])
     expected_state = HiddenField()
-    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField("Reason", validators=[Optional(), Limit(max=2000)])
     agreement = RadioField(
         "Agreement",
         choices=select_choices([("full", "Full agreement"), ("partial", "Partial agreement")]),

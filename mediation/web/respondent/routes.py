@@ -15,7 +15,6 @@ from flask import (
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
 
 from mediation.domain.permissions import Permission
 from mediation.extensions import database, db, limiter
@@ -24,6 +23,7 @@ from mediation.services import accounts, api_tokens, case_access, respondents
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import ALLOWED_EXTENSIONS_TEXT
 from mediation.web.access import requires, signed_in_user
+from mediation.web.form_validators import Limit, Required
 from mediation.web.page_links import neighbours, requested_page
 from mediation.web.respondent.forms import (
     DocumentForm,
@@ -190,14 +190,14 @@ def _token_limit() -> str:
 class TokenForm(FlaskForm):
     password = PasswordField(
         "Your password",
-        validators=[DataRequired("Enter your password")],
+        validators=[Required("Enter your password")],
         description="A token lasts well beyond this sign-in, so we check it is you.",
     )
     label = StringField(
         "What will use the token",
         validators=[
-            DataRequired("Name the token after the system that will use it"),
-            Length(max=api_tokens.LABEL_LIMIT, message="Keep the name to 80 characters"),
+            Required("Name the token after the system that will use it"),
+            Limit(max=api_tokens.LABEL_LIMIT, message="Keep the name to 80 characters"),
         ],
         description="For example: our complaints system. Only you and the service see it.",
     )

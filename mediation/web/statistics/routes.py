@@ -23,6 +23,7 @@ from mediation.services.statistics_open_data import (
     release_document,
 )
 from mediation.web.access import public
+from mediation.web.downloads import csv_download
 from mediation.web.statistics import presenters
 
 blueprint = Blueprint("statistics", __name__, url_prefix="/statistics")
@@ -165,12 +166,7 @@ def _csv(release: PublishedRelease) -> Response:
         text = release_csv(release, request.args.get("table") or None)
     except ReleaseNotFound:
         abort(404)
-    filename = f"compact-statistics-{release.id}.csv"
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(text, f"compact-statistics-{release.id}.csv")
 
 
 def _latest() -> PublishedRelease:
