@@ -5,7 +5,9 @@ the old key re-sealed, nothing lost to anyone who held the case."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,7 +17,8 @@ from mediation.extensions import db
 from mediation.models.audit import AuditEntry
 from mediation.models.cases import Case
 from mediation.models.intake import ComplainantSession
-from mediation.services import case_keys, complaints
+from mediation.models.time import utcnow
+from mediation.services import case_keys, complainant_sessions, complaints
 from mediation.services.audit import Actor
 from mediation.services.case_keys import CASE_KEY, NotAHolder, field_context
 from mediation.vault import (
@@ -27,7 +30,7 @@ from mediation.vault import (
     passphrase_keypair,
 )
 from tests import seeded
-from tests.casework.conftest import Browser, Driver, Staffed, complainant_browser
+from tests.casework.conftest import Browser, Driver, Staffed, at_once, complainant_browser
 
 STAFF_MESSAGE = "We have written to the council and will tell you what they say."
 WRONG = "wrong words that are not the passphrase at all"
@@ -157,3 +160,40 @@ def test_the_json_api_sign_in_moves_the_case_too(app: Flask, early_case: complai
     assert complaint.status_code == 200
     assert STAFF_MESSAGE in json.dumps(complaint.json)
     assert stored(early_case.reference).complainant_kdf == TEST_KDF.to_dict()
+
+
+def test_two_sign_ins_at_once_move_the_case_once_and_both_hold_its_key(
+    app: Flask, early_case: complaints.Filed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both check the passphrase against the early key; the second to take the case lock
+    finds the case moved, and derives the key again with the new salt."""
+    barrier = threading.Barrier(2)
+    checked = complaints.complainant_keypair
+
+    def both_checked(*args: Any) -> tuple[Case, KeyPair]:
+        found = checked(*args)
+        barrier.wait(30)
+        return found
+
+    monkeypatch.setattr(complaints, "complainant_keypair", both_checked)
+
+    def sign_in(address: str) -> Callable[[], None]:
+        def work() -> None:
+            complainant_sessions.sign_in(
+                db.session, early_case.reference, early_case.passphrase, address, utcnow()
+            )
+
+        return work
+
+    at_once(app, sign_in("198.51.100.7"), sign_in("198.51.100.8"))
+
+    case = stored(early_case.reference)
+    assert case.complainant_kdf == TEST_KDF.to_dict()
+    held = db.session.execute(
+        select(ComplainantSession.key_id).where(ComplainantSession.case_id == case.id)
+    ).scalars()
+    assert list(held) == [case.complainant_key_id] * 2
+    renewals = db.session.execute(
+        select(AuditEntry.seq).where(AuditEntry.action == "case.complainant_key_renewed")
+    ).all()
+    assert len(renewals) == 1
