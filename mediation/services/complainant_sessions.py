@@ -15,7 +15,8 @@ in from anywhere else, waiting for good: a lock-out by another name. A 7-word pa
 clients.
 
 The derived key is then held like a staff member's: sealed in the database under a random
-key that only the session cookie holds.
+key that only the session cookie holds. A case whose complainant key was derived with older
+passphrase parameters is moved to today's first (complainant_key_upgrade).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from mediation.domain.coarse_time import day_end, day_start
 from mediation.models.cases import Case
 from mediation.models.intake import ComplainantSession
 from mediation.models.time import as_utc
-from mediation.services import complaints, sealed_clocks
+from mediation.services import complainant_key_upgrade, complaints, sealed_clocks
 from mediation.services.complaints import normalise_reference
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import printable
@@ -131,6 +132,9 @@ def sign_in(
     reference_key, client_key = throttle_keys(reference, client)
     reserve_attempt((reference_key, client_key), now)
     case, keypair = complaints.complainant_keypair(session, reference, passphrase)
+    # A case still on the heavy parameters it was filed with moves to today's, now that
+    # the passphrase is here; the session holds the key it ends with.
+    keypair = complainant_key_upgrade.upgrade_on_sign_in(session, case, passphrase, keypair)
     # The real complainant got in: their own slips at this reference no longer count, and
     # this attempt is not a failure of their connection's.
     gates = store()

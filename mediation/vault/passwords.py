@@ -95,8 +95,9 @@ STAFF_KEY_KDF = KdfParams(iterations=3, memory_cost=128 * 1024, lanes=4)
 # every complaint filed, which any stranger can trigger, pays for it. One pass over 4 MiB
 # costs about 3 ms of CPU; the salt still makes every case's guesses separate work.
 PASSPHRASE_KDF = KdfParams(iterations=1, memory_cost=4 * 1024, lanes=1)
-# What cases filed before that change were derived with. Each case stores the parameters it
-# was filed with (`complainant_kdf`), so those cases keep these and still open.
+# What cases filed before that change were derived with. Each case stores the parameters its
+# complainant key was derived with (`complainant_kdf`), so those cases keep these and still
+# open, until the complainant's next sign-in moves them to today's (complainant_key_upgrade).
 EARLY_PASSPHRASE_KDF = KdfParams(iterations=3, memory_cost=64 * 1024, lanes=4)
 # A recovery key carries 130 random bits, so stretching it buys nothing; this is cheap.
 RECOVERY_KEY_KDF = KdfParams(iterations=1, memory_cost=8 * 1024, lanes=1)
