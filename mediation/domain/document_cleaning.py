@@ -26,6 +26,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
+from mediation.domain import png_chunks
+
 # A picture larger than this is not decoded (decoding costs about 4 bytes a pixel, and
 # the upload that asks for it can be tiny). Phones take 12 megapixels by default; a
 # 24-megapixel photo (an iPhone's 5712 x 4284 is 24.5) passes, the 48- and 50-megapixel
@@ -50,11 +52,14 @@ KEEP_AS_SENT_LABEL = "Keep this file as it is, with whatever details it carries"
 BEFORE_UPLOAD_NOTICE = (
     "Before we keep a file we remove the details it carries about its making: the author, "
     "company, the program that made it and its dates in PDF, Word, Excel and OpenDocument "
-    "files; the GPS position, camera make, model and serial number and the time taken in "
-    "photos. We tell you, file by file, what we removed. Comments and tracked changes inside "
-    "a document keep their authors' names, and what a document says is not changed: remove "
-    "anything that would give you away before you add it. E-mails (.eml), RTF files and older "
-    "Word and Excel files (.doc, .xls) cannot be cleaned: we keep one only if you tick “"
+    "files, and where a Word file's template was kept or which printer an OpenDocument file "
+    "was set up for; the GPS position, camera make, model and serial number and the time "
+    "taken in photos, and in JPEG and PNG pictures inside documents. We tell you, file by "
+    "file, what we removed. Comments and tracked changes inside a document keep their "
+    "authors' names, and what a document says is not changed: remove anything that would "
+    "give you away before you add it. E-mails (.eml), RTF files, older Word and Excel files "
+    f"(.doc, .xls) and pictures over {MAX_IMAGE_PIXELS // 1_000_000} megapixels (a phone's "
+    "“high resolution” mode) cannot be cleaned: we keep one only if you tick “"
     + KEEP_AS_SENT_LABEL
     + "”."
 )
@@ -195,9 +200,8 @@ _ICC_LABEL = "colour profile (its colours are kept)"
 _IMAGE_INFO_KEPT = ("transparency",)
 
 
-def _image_details(image: Image.Image) -> list[str]:
+def _exif_details(exif: Image.Exif) -> list[str]:
     found: list[str] = []
-    exif = image.getexif()
     if exif:
         found += [_EXIF_LABELS[tag] for tag in exif if tag in _EXIF_LABELS]
         gps = exif.get_ifd(_GPS_IFD)
@@ -208,6 +212,11 @@ def _image_details(image: Image.Image) -> list[str]:
         others = [t for t in exif if t not in _EXIF_LABELS and t not in _EXIF_STRUCTURE]
         if others or any(tag not in _EXIF_IFD_LABELS for tag in sub):
             found.append("other camera settings")
+    return found
+
+
+def _image_details(image: Image.Image) -> list[str]:
+    found = _exif_details(image.getexif())
     info = image.info
     if "xmp" in info or "XML:com.adobe.xmp" in info:
         found.append("XMP metadata")
@@ -768,11 +777,20 @@ def _embedded_picture(
     removed: list[str],
     pixels: int,
 ) -> int:
-    """A JPEG or PNG picture inside a document, written without its EXIF, XMP, text notes
-    (a photo pasted into a document keeps its GPS position); one that cannot be read is
-    kept as it is, as the document would show it, but one too large to clean refuses the
-    document. Returns the pixels cleaned so far in this document."""
+    """A JPEG or PNG picture inside a document without its EXIF (a photo pasted into a
+    document keeps its GPS position), XMP and text notes; one that cannot be read is kept
+    as it is, as the document would show it, but a JPEG too large to clean refuses the
+    document. A PNG's chunks are stripped without decoding it, so it costs no pixels.
+    Returns the pixels cleaned so far in this document."""
     data = package.read(entry)
+    if data.startswith(png_chunks.SIGNATURE):
+        try:
+            picture = _strip_png_chunks(data)
+        except (png_chunks.DamagedPng, SyntaxError, ValueError, OSError, EOFError):
+            picture = Cleaned(data, ())
+        removed += [f"a picture's {label}" for label in picture.removed]
+        cleaned.writestr(_entry(entry.filename, zipfile.ZIP_STORED), picture.content)
+        return pixels
     try:
         picture, size = _clean_picture(
             data, upright=False, pixels_left=MAX_EMBEDDED_PIXELS - pixels
@@ -787,6 +805,39 @@ def _embedded_picture(
     removed += [f"a picture's {label}" for label in picture.removed]
     cleaned.writestr(_entry(entry.filename, zipfile.ZIP_STORED), picture.content)
     return pixels
+
+
+_PNG_TEXT = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def _strip_png_chunks(content: bytes) -> Cleaned:
+    """A PNG inside a document without its text notes, XMP, EXIF (but its orientation,
+    as for a JPEG inside a document) and every other chunk that is not the picture: its
+    pixels, and its colour profile, are copied as they are, never decoded."""
+    kept: list[png_chunks.Chunk] = []
+    found: list[str] = []
+    for chunk in png_chunks.read_chunks(content):
+        if chunk.kind in png_chunks.PICTURE_CHUNKS:
+            kept.append(chunk)
+        elif chunk.kind[:1].isupper():
+            raise png_chunks.DamagedPng("a chunk no reader knows")  # shown by no reader
+        elif chunk.kind in _PNG_TEXT:
+            xmp = chunk.data.startswith(b"XML:com.adobe.xmp\0")
+            found.append("XMP metadata" if xmp else "text notes")
+        elif chunk.kind == b"eXIf":
+            exif = Image.Exif()
+            exif.load(chunk.data)
+            found += _exif_details(exif)
+            orientation = exif.get(_ORIENTATION)
+            if orientation in range(2, 9):
+                bare = Image.Exif()
+                bare[_ORIENTATION] = orientation
+                kept.append(png_chunks.Chunk(b"eXIf", bare.tobytes().removeprefix(b"Exif\0\0")))
+        elif chunk.kind == b"tIME":
+            found.append("date and time")
+        else:
+            found.append("other details")
+    return Cleaned(png_chunks.write_chunks(kept), _unique(found))
 
 
 def _clean_ooxml(content: bytes) -> Cleaned:

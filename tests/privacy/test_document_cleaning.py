@@ -13,10 +13,11 @@ from defusedxml import ElementTree
 from PIL import Image, ImageCms, ImageFile
 from PIL.PngImagePlugin import PngInfo
 
-from mediation.domain import document_cleaning
+from mediation.domain import document_cleaning, png_chunks
 from mediation.domain.document_cleaning import CleaningNote, NotCleanable, clean_document
 from tests.document_files import (
     AUTHOR,
+    CAMERA_MAKE,
     CAMERA_SERIAL,
     MARKERS,
     docx_with_author,
@@ -322,7 +323,10 @@ def png_header(width: int, height: int) -> bytes:
         )
 
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0"))
+    data = zlib.compress(b"\0")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
 
 
 def test_a_48_megapixel_picture_is_refused_from_its_header_and_a_24_megapixel_one_is_not() -> None:
@@ -337,9 +341,19 @@ def test_a_48_megapixel_picture_is_refused_from_its_header_and_a_24_megapixel_on
         clean_document("photo.png", png_header(5712, 4284))
 
 
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small photo with GPS whose header declares another size: never decodable as such."""
+    photo = bytearray(jpeg_with_gps())
+    frame = photo.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    photo[frame + 5 : frame + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(photo)
+
+
 def test_a_picture_too_large_inside_a_document_refuses_the_document() -> None:
     with pytest.raises(NotCleanable, match="a picture inside it is larger than 25 megapixels"):
-        clean_document("report.docx", docx_with_part("word/media/big.png", png_header(8000, 6000)))
+        clean_document(
+            "report.docx", docx_with_part("word/media/big.jpeg", jpeg_declaring(8000, 6000))
+        )
 
 
 def pdf_with_pictures(photos: list[bytes], *, declared: tuple[int, int] = (64, 32)) -> bytes:
@@ -392,7 +406,8 @@ def test_a_png_pasted_into_a_document_loses_its_text_notes_xmp_and_exif() -> Non
     notes.add_text("Author", AUTHOR)
     notes.add_itxt("XML:com.adobe.xmp", f"<x:xmpmeta>{CAMERA_SERIAL}</x:xmpmeta>")
     exif = Image.Exif()
-    exif[0x010F] = "Kittiwake Optics"
+    exif[0x010F] = CAMERA_MAKE
+    exif[0x0112] = 6
     out = io.BytesIO()
     Image.new("RGB", (8, 8), (10, 200, 30)).save(out, "PNG", pnginfo=notes, exif=exif)
     for name, package in (
@@ -406,7 +421,9 @@ def test_a_png_pasted_into_a_document_loses_its_text_notes_xmp_and_exif() -> Non
             io.BytesIO(next(v for k, v in unpacked(cleaned.content).items() if k.endswith(".png")))
         )
         assert picture.convert("RGB").getpixel((4, 4)) == (10, 200, 30)
-        assert not picture.getexif() and not getattr(picture, "text", {})
+        assert dict(picture.getexif()) == {0x0112: 6}  # kept, as for a JPEG in a document
+        assert not getattr(picture, "text", {})
+        assert "a picture's camera make" in cleaned.removed
 
 
 def odt_with_part(name: str, content: bytes) -> bytes:
@@ -466,3 +483,16 @@ def test_an_opendocuments_settings_lose_the_printer_name_and_setup() -> None:
     root = ElementTree.fromstring(unpacked(cleaned.content)["settings.xml"])
     names = [item.get(f"{{{config}}}name") for item in root.iter(f"{{{config}}}config-item")]
     assert names == ["PrinterIndependentLayout"]
+
+
+def test_a_png_inside_a_document_is_not_decoded_and_a_huge_one_costs_nothing() -> None:
+    # Its picture data is copied as it is: a 48-megapixel header (which could not be
+    # decoded) goes through, its picture chunk unchanged.
+    huge = png_header(8000, 6000)
+    cleaned = clean_document("report.docx", docx_with_part("word/media/big.png", huge))
+    assert unpacked(cleaned.content)["word/media/big.png"] == huge
+    assert png_chunks.read_chunks(huge)[-1].kind == b"IEND"  # a whole PNG
+    # One whose chunks are damaged is kept as the document would show it.
+    damaged = huge[:40]
+    cleaned = clean_document("report.docx", docx_with_part("word/media/bad.png", damaged))
+    assert unpacked(cleaned.content)["word/media/bad.png"] == damaged
