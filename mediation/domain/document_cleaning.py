@@ -632,11 +632,6 @@ def _blank_template_paths(data: bytes) -> tuple[list[str], bytes | None]:
     there is nothing to blank."""
     root = _parse_xml(data, "settings")
     relationships = list(root)
-    if root.tag != f"{{{_RELATIONSHIPS}}}Relationships" or any(
-        r.tag != f"{{{_RELATIONSHIPS}}}Relationship" or len(r) or any("}" in k for k in r.attrib)
-        for r in relationships
-    ):
-        raise NotCleanable("its settings are damaged.")
     blanked = False
     for relationship in relationships:
         if relationship.get("Type", "").endswith(_ATTACHED_TEMPLATE) and relationship.get("Target"):
@@ -644,6 +639,11 @@ def _blank_template_paths(data: bytes) -> tuple[list[str], bytes | None]:
             blanked = True
     if not blanked:
         return [], None
+    if root.tag != f"{{{_RELATIONSHIPS}}}Relationships" or any(
+        r.tag != f"{{{_RELATIONSHIPS}}}Relationship" or len(r) or any("}" in k for k in r.attrib)
+        for r in relationships
+    ):
+        raise NotCleanable("its settings are damaged.")
     # Written by hand: ElementTree would give the relationships' namespace a prefix, and
     # the part is flat (one element per relationship, attributes only).
     lines = [
