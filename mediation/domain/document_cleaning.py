@@ -18,22 +18,33 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, tostring
+from xml.sax.saxutils import quoteattr
 
 import pikepdf
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
-# A picture larger than this is not decoded (a 50-megapixel photo is 150 MB in memory);
-# most phone cameras take 12 to 24.
-MAX_IMAGE_PIXELS = 50_000_000
+from mediation.domain import png_chunks
+
+# A picture larger than this is not decoded (decoding costs about 4 bytes a pixel, and
+# the upload that asks for it can be tiny). Phones take 12 megapixels by default; a
+# 24-megapixel photo (an iPhone's 5712 x 4284 is 24.5) passes, the 48- and 50-megapixel
+# "high resolution" modes do not: such a picture is refused like any file we cannot clean.
+MAX_IMAGE_PIXELS = 25_000_000
 # An Office or OpenDocument package is unpacked only within these bounds (a zip bomb
 # declares far more); each part is read no further than the size its entry declares.
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_PACKAGE_ENTRIES = 5_000
-# The JPEG pictures inside one document are cleaned up to this many pixels in all.
+# The pictures inside one document (Office, OpenDocument or PDF) are cleaned up to this
+# many pixels in all, counted from their headers before any is decoded.
 MAX_EMBEDDED_PIXELS = 100_000_000
+# A part that is parsed as XML is refused beyond these sizes (read no further, whatever
+# its entry declares): a parsed tree takes some thirty times the XML's size in memory,
+# and a real document's properties take a few kilobytes, its settings some tens.
+MAX_PROPERTY_PART_BYTES = 256 * 1024
+MAX_SETTINGS_PART_BYTES = 1024 * 1024
 # Zip entries carry a modification time in local time: every part gets this one instead.
 NEUTRAL_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -41,11 +52,14 @@ KEEP_AS_SENT_LABEL = "Keep this file as it is, with whatever details it carries"
 BEFORE_UPLOAD_NOTICE = (
     "Before we keep a file we remove the details it carries about its making: the author, "
     "company, the program that made it and its dates in PDF, Word, Excel and OpenDocument "
-    "files; the GPS position, camera make, model and serial number and the time taken in "
-    "photos. We tell you, file by file, what we removed. Comments and tracked changes inside "
-    "a document keep their authors' names, and what a document says is not changed: remove "
-    "anything that would give you away before you add it. E-mails (.eml), RTF files and older "
-    "Word and Excel files (.doc, .xls) cannot be cleaned: we keep one only if you tick “"
+    "files, and where a Word file's template was kept or which printer an OpenDocument file "
+    "was set up for; the GPS position, camera make, model and serial number and the time "
+    "taken in photos, and in JPEG and PNG pictures inside documents. We tell you, file by "
+    "file, what we removed. Comments and tracked changes inside a document keep their "
+    "authors' names, and what a document says is not changed: remove anything that would "
+    "give you away before you add it. E-mails (.eml), RTF files, older Word and Excel files "
+    f"(.doc, .xls) and pictures over {MAX_IMAGE_PIXELS // 1_000_000} megapixels (a phone's "
+    "“high resolution” mode) cannot be cleaned: we keep one only if you tick “"
     + KEEP_AS_SENT_LABEL
     + "”."
 )
@@ -57,6 +71,11 @@ class NotCleanable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class PictureTooLarge(NotCleanable):
+    """A picture with more pixels than we decode: refused, never kept as it is unasked,
+    even inside a document."""
 
 
 @dataclass(frozen=True)
@@ -181,9 +200,8 @@ _ICC_LABEL = "colour profile (its colours are kept)"
 _IMAGE_INFO_KEPT = ("transparency",)
 
 
-def _image_details(image: Image.Image) -> list[str]:
+def _exif_details(exif: Image.Exif) -> list[str]:
     found: list[str] = []
-    exif = image.getexif()
     if exif:
         found += [_EXIF_LABELS[tag] for tag in exif if tag in _EXIF_LABELS]
         gps = exif.get_ifd(_GPS_IFD)
@@ -194,6 +212,11 @@ def _image_details(image: Image.Image) -> list[str]:
         others = [t for t in exif if t not in _EXIF_LABELS and t not in _EXIF_STRUCTURE]
         if others or any(tag not in _EXIF_IFD_LABELS for tag in sub):
             found.append("other camera settings")
+    return found
+
+
+def _image_details(image: Image.Image) -> list[str]:
+    found = _exif_details(image.getexif())
     info = image.info
     if "xmp" in info or "XML:com.adobe.xmp" in info:
         found.append("XMP metadata")
@@ -236,18 +259,36 @@ def _clean_image(content: bytes) -> Cleaned:
     return _clean_picture(content, upright=True)[0]
 
 
-def _clean_picture(content: bytes, *, upright: bool) -> tuple[Cleaned, int]:
+def _too_many_pixels(what: str) -> PictureTooLarge:
+    return PictureTooLarge(
+        f"{what} is larger than {MAX_IMAGE_PIXELS // 1_000_000} megapixels, more than we "
+        "clean (a phone's usual photo is 12 to 24)."
+    )
+
+
+def _over_budget() -> PictureTooLarge:
+    return PictureTooLarge(
+        f"the pictures inside it add up to more than {MAX_EMBEDDED_PIXELS // 1_000_000} "
+        "megapixels, more than we clean."
+    )
+
+
+def _clean_picture(
+    content: bytes, *, upright: bool, pixels_left: int | None = None
+) -> tuple[Cleaned, int]:
     """The picture written again bare, and its size in pixels. `upright` turns it by its
     EXIF orientation; a picture inside a document keeps the orientation tag instead (and
-    nothing else of its EXIF), since the document sized its frame for it as it was."""
+    nothing else of its EXIF), since the document sized its frame for it as it was. Its
+    size is checked from its header, against the limit and `pixels_left` (what remains of
+    its document's budget), before it is decoded."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(content), formats=["JPEG", "PNG"])
             if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise NotCleanable(
-                    f"the picture is larger than {MAX_IMAGE_PIXELS // 1_000_000} megapixels."
-                )
+                raise _too_many_pixels("the picture")
+            if pixels_left is not None and image.width * image.height > pixels_left:
+                raise _over_budget()
             if image.format == "PNG" and getattr(image, "n_frames", 1) > 1:
                 raise NotCleanable("it is an animated picture.")
             removed = _image_details(image)
@@ -268,10 +309,10 @@ def _clean_picture(content: bytes, *, upright: bool) -> tuple[Cleaned, int]:
                 _save_jpeg(image, turned, out, exif=bare.tobytes() if bare else b"")
         except NotCleanable:
             raise
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise _too_many_pixels("the picture") from exc
         except (
             UnidentifiedImageError,
-            Image.DecompressionBombWarning,
-            Image.DecompressionBombError,
             OSError,
             SyntaxError,
             ValueError,
@@ -336,6 +377,7 @@ def _clean_pdf(content: bytes) -> Cleaned:
 
 def _strip_pdf(pdf: pikepdf.Pdf) -> list[str]:
     removed: list[str] = []
+    pixels = 0
     info = pdf.trailer.get("/Info")
     if isinstance(info, pikepdf.Dictionary):
         # In a fixed order: qpdf's dictionaries do not keep the order of the file.
@@ -373,14 +415,27 @@ def _strip_pdf(pdf: pikepdf.Pdf) -> list[str]:
             and obj.get("/Subtype") == "/Image"
             and obj.get("/Filter") == "/DCTDecode"
         ):
-            removed += [f"a picture's {label}" for label in _strip_pdf_jpeg(obj)]
+            found, size = _strip_pdf_jpeg(obj, MAX_EMBEDDED_PIXELS - pixels)
+            removed += [f"a picture's {label}" for label in found]
+            pixels += size
     return removed
 
 
-def _strip_pdf_jpeg(stream: pikepdf.Stream) -> list[str]:
+def _declared_pixels(stream: pikepdf.Stream) -> int:
+    """The picture's size as its PDF dictionary declares it (0 if it declares none)."""
+    width, height = stream.get("/Width"), stream.get("/Height")
+    if isinstance(width, int) and isinstance(height, int):
+        return max(width, 0) * max(height, 0)
+    return 0
+
+
+def _strip_pdf_jpeg(stream: pikepdf.Stream, pixels_left: int) -> tuple[list[str], int]:
     """A JPEG picture in a PDF (a scan from a phone keeps the photo's EXIF) written again
-    without its EXIF, XMP, IPTC and comments, when it carries any. Its colour profile, if
-    any, is dropped without converting: the PDF's colour space governs how it is shown."""
+    without its EXIF, XMP, IPTC and comments, when it carries any, and the pixels that
+    took (0 when it carries none and is left alone). Its size is checked, from the PDF's
+    dictionary and the JPEG's header, against the limit and `pixels_left` before it is
+    decoded. Its colour profile, if any, is dropped without converting: the PDF's colour
+    space governs how it is shown."""
     raw = stream.read_raw_bytes()
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -388,8 +443,13 @@ def _strip_pdf_jpeg(stream: pikepdf.Stream) -> list[str]:
             image = Image.open(io.BytesIO(raw), formats=["JPEG"])
             found = [label for label in _image_details(image) if label != _ICC_LABEL]
             if not found:
-                return []
-            if image.mode not in ("L", "RGB") or image.width * image.height > MAX_IMAGE_PIXELS:
+                return [], 0
+            size = max(_declared_pixels(stream), image.width * image.height)
+            if size > MAX_IMAGE_PIXELS:
+                raise _too_many_pixels("a picture inside it")
+            if size > pixels_left:
+                raise _over_budget()
+            if image.mode not in ("L", "RGB"):
                 raise NotCleanable("a picture inside it carries details we cannot remove.")
             image.load()
             bare = image.copy()
@@ -398,20 +458,20 @@ def _strip_pdf_jpeg(stream: pikepdf.Stream) -> list[str]:
             _save_jpeg(image, bare, out, exif=b"")
         except NotCleanable:
             raise
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise _too_many_pixels("a picture inside it") from exc
         except (
             UnidentifiedImageError,
-            Image.DecompressionBombWarning,
-            Image.DecompressionBombError,
             OSError,
             SyntaxError,
             ValueError,
             EOFError,
         ):
-            return []  # not a picture Pillow reads: it carries nothing Pillow could find
+            return [], 0  # not a picture Pillow reads: it carries nothing Pillow could find
     parms = stream.get("/DecodeParms")
     kept = parms if isinstance(parms, pikepdf.Dictionary | pikepdf.Array) else None
     stream.write(out.getvalue(), filter=pikepdf.Name.DCTDecode, decode_parms=kept)
-    return found
+    return found, size
 
 
 # --- Office Open XML and OpenDocument: zip packages whose property parts are rewritten.
@@ -421,6 +481,7 @@ _OOXML_APP = "docProps/app.xml"
 _OOXML_CUSTOM = "docProps/custom.xml"
 _ODF_META = "meta.xml"
 _ODF_MIMETYPE = "mimetype"
+_ODF_SETTINGS = "settings.xml"
 
 _NEUTRAL_CORE = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -492,12 +553,29 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _parse_xml(data: bytes) -> Element:
+def _parse_xml(data: bytes, what: str = "document properties") -> Element:
     try:
         root: Element = fromstring(data)
     except (ParseError, DefusedXmlException, ValueError) as exc:
-        raise NotCleanable("its document properties are damaged.") from exc
+        raise NotCleanable(f"its {what} are damaged.") from exc
     return root
+
+
+def _read_part(package: zipfile.ZipFile, entry: zipfile.ZipInfo, what: str, limit: int) -> bytes:
+    """A part we parse, refused by the size its entry declares before any of it is read,
+    and read no further than `limit` whatever that declares (a small package can unpack
+    a property part to gigabytes)."""
+    refusal = NotCleanable(
+        f"its {what} take more than {limit // 1024} KB, far more than a real document's; "
+        "we do not read that much."
+    )
+    if entry.file_size > limit:
+        raise refusal
+    with package.open(entry) as source:
+        data = source.read(limit + 1)
+    if len(data) > limit:
+        raise refusal
+    return data
 
 
 def _has_value(element: Element) -> bool:
@@ -534,6 +612,71 @@ def _neutral_odf_meta(version: str) -> bytes:
         f'<office:document-meta xmlns:office="{_ODF_OFFICE}" office:version="{version}">'
         "<office:meta/></office:document-meta>"
     ).encode()
+
+
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_ATTACHED_TEMPLATE = "/attachedTemplate"
+_ODF_CONFIG = "urn:oasis:names:tc:opendocument:xmlns:config:1.0"
+# What an OpenDocument's settings say about the machine it was last printed from.
+_ODF_PRINTER_ITEMS = ("PrinterName", "PrinterSetup")
+
+
+def _is_settings_relationships(name: str, *, odf: bool) -> bool:
+    return not odf and name.endswith("_rels/settings.xml.rels")
+
+
+def _blank_template_paths(data: bytes) -> tuple[list[str], bytes | None]:
+    """A Word document's settings relationships with the attached template's location
+    blanked (the full path names the folder, often with the Windows user name), the
+    relationship itself kept so that the settings that point at it stay valid. None when
+    there is nothing to blank."""
+    root = _parse_xml(data, "settings")
+    relationships = list(root)
+    blanked = False
+    for relationship in relationships:
+        if relationship.get("Type", "").endswith(_ATTACHED_TEMPLATE) and relationship.get("Target"):
+            relationship.set("Target", "")
+            blanked = True
+    if not blanked:
+        return [], None
+    if root.tag != f"{{{_RELATIONSHIPS}}}Relationships" or any(
+        r.tag != f"{{{_RELATIONSHIPS}}}Relationship" or len(r) or any("}" in k for k in r.attrib)
+        for r in relationships
+    ):
+        raise NotCleanable("its settings are damaged.")
+    # Written by hand: ElementTree would give the relationships' namespace a prefix, and
+    # the part is flat (one element per relationship, attributes only).
+    lines = [
+        "<Relationship "
+        + " ".join(f"{key}={quoteattr(value)}" for key, value in r.attrib.items())
+        + "/>"
+        for r in relationships
+    ]
+    text = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<Relationships xmlns="{_RELATIONSHIPS}">' + "".join(lines) + "</Relationships>"
+    )
+    return ["the attached template's location"], text.encode()
+
+
+def _drop_printer(data: bytes) -> tuple[list[str], bytes | None]:
+    """An OpenDocument's settings without the printer it was set up for (its name, and
+    its driver's settings, which carry the name again). None when there is none."""
+    root = _parse_xml(data, "settings")
+    found = False
+    for parent in list(root.iter()):
+        for item in list(parent):
+            if (
+                _local(item.tag) == "config-item"
+                and item.get(f"{{{_ODF_CONFIG}}}name") in _ODF_PRINTER_ITEMS
+            ):
+                found = found or bool((item.text or "").strip())
+                parent.remove(item)
+    if not found:
+        return [], None
+    return ["the name of the printer it was set up for"], tostring(
+        root, encoding="UTF-8", xml_declaration=True
+    )
 
 
 def _open_package(content: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
@@ -588,7 +731,9 @@ def _clean_package(content: bytes, *, odf: bool) -> Cleaned:
                 if (odf and name == _ODF_META) or (
                     not odf and name in (_OOXML_CORE, _OOXML_APP, _OOXML_CUSTOM)
                 ):
-                    data = package.read(entry)
+                    data = _read_part(
+                        package, entry, "document properties", MAX_PROPERTY_PART_BYTES
+                    )
                     if odf:
                         found, version = _odf_details(data)
                         replacement = _neutral_odf_meta(version)
@@ -602,7 +747,13 @@ def _clean_package(content: bytes, *, odf: bool) -> Cleaned:
                     removed += found
                     cleaned.writestr(_entry(name, zipfile.ZIP_DEFLATED), replacement)
                     continue
-                if name.lower().endswith((".jpg", ".jpeg")):
+                if (odf and name == _ODF_SETTINGS) or _is_settings_relationships(name, odf=odf):
+                    data = _read_part(package, entry, "settings", MAX_SETTINGS_PART_BYTES)
+                    found, rewritten = (_drop_printer if odf else _blank_template_paths)(data)
+                    removed += found
+                    cleaned.writestr(_entry(name, zipfile.ZIP_DEFLATED), rewritten or data)
+                    continue
+                if name.lower().endswith((".jpg", ".jpeg", ".png")):
                     pixels = _embedded_picture(package, entry, cleaned, removed, pixels)
                     continue
                 kind = (
@@ -626,23 +777,67 @@ def _embedded_picture(
     removed: list[str],
     pixels: int,
 ) -> int:
-    """A JPEG picture inside a document, written without its EXIF (a photo pasted into a
-    document keeps its GPS position); one that cannot be read is kept as it is, as the
-    document would show it. Returns the pixels cleaned so far in this document."""
+    """A JPEG or PNG picture inside a document without its EXIF (a photo pasted into a
+    document keeps its GPS position), XMP and text notes; one that cannot be read is kept
+    as it is, as the document would show it, but a JPEG too large to clean refuses the
+    document. A PNG's chunks are stripped without decoding it, so it costs no pixels.
+    Returns the pixels cleaned so far in this document."""
     data = package.read(entry)
+    if data.startswith(png_chunks.SIGNATURE):
+        try:
+            picture = _strip_png_chunks(data)
+        except (png_chunks.DamagedPng, SyntaxError, ValueError, OSError, EOFError):
+            picture = Cleaned(data, ())
+        removed += [f"a picture's {label}" for label in picture.removed]
+        cleaned.writestr(_entry(entry.filename, zipfile.ZIP_STORED), picture.content)
+        return pixels
     try:
-        picture, size = _clean_picture(data, upright=False)
+        picture, size = _clean_picture(
+            data, upright=False, pixels_left=MAX_EMBEDDED_PIXELS - pixels
+        )
+    except PictureTooLarge as exc:
+        if exc.reason.startswith("the picture "):
+            raise _too_many_pixels("a picture inside it") from exc
+        raise
     except NotCleanable:
         picture, size = Cleaned(data, ()), 0
     pixels += size
-    if pixels > MAX_EMBEDDED_PIXELS:
-        raise NotCleanable(
-            f"the pictures inside it add up to more than {MAX_EMBEDDED_PIXELS // 1_000_000} "
-            "megapixels, more than we clean."
-        )
     removed += [f"a picture's {label}" for label in picture.removed]
     cleaned.writestr(_entry(entry.filename, zipfile.ZIP_STORED), picture.content)
     return pixels
+
+
+_PNG_TEXT = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def _strip_png_chunks(content: bytes) -> Cleaned:
+    """A PNG inside a document without its text notes, XMP, EXIF (but its orientation,
+    as for a JPEG inside a document) and every other chunk that is not the picture: its
+    pixels, and its colour profile, are copied as they are, never decoded."""
+    kept: list[png_chunks.Chunk] = []
+    found: list[str] = []
+    for chunk in png_chunks.read_chunks(content):
+        if chunk.kind in png_chunks.PICTURE_CHUNKS:
+            kept.append(chunk)
+        elif chunk.kind[:1].isupper():
+            raise png_chunks.DamagedPng("a chunk no reader knows")  # shown by no reader
+        elif chunk.kind in _PNG_TEXT:
+            xmp = chunk.data.startswith(b"XML:com.adobe.xmp\0")
+            found.append("XMP metadata" if xmp else "text notes")
+        elif chunk.kind == b"eXIf":
+            exif = Image.Exif()
+            exif.load(chunk.data)
+            found += _exif_details(exif)
+            orientation = exif.get(_ORIENTATION)
+            if orientation in range(2, 9):
+                bare = Image.Exif()
+                bare[_ORIENTATION] = orientation
+                kept.append(png_chunks.Chunk(b"eXIf", bare.tobytes().removeprefix(b"Exif\0\0")))
+        elif chunk.kind == b"tIME":
+            found.append("date and time")
+        else:
+            found.append("other details")
+    return Cleaned(png_chunks.write_chunks(kept), _unique(found))
 
 
 def _clean_ooxml(content: bytes) -> Cleaned:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
+from typing import Any
 
 import pikepdf
 import pytest
-from PIL import Image, ImageCms
+from defusedxml import ElementTree
+from PIL import Image, ImageCms, ImageFile
 from PIL.PngImagePlugin import PngInfo
 
-from mediation.domain import document_cleaning
+from mediation.domain import document_cleaning, png_chunks
 from mediation.domain.document_cleaning import CleaningNote, NotCleanable, clean_document
 from tests.document_files import (
     AUTHOR,
+    CAMERA_MAKE,
     CAMERA_SERIAL,
     MARKERS,
     docx_with_author,
@@ -261,3 +265,249 @@ def test_a_photo_scanned_into_a_pdf_loses_its_exif() -> None:
         image = opened.pages[0].Resources.XObject.Im0
         shown = Image.open(io.BytesIO(image.read_raw_bytes()))
         assert shown.size == (64, 32) and not shown.getexif()
+
+
+def docx_with_part(name: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", "<w:document/>")
+        package.writestr(name, content)
+    return out.getvalue()
+
+
+def test_a_property_part_that_unpacks_huge_is_refused_before_any_of_it_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Some 16 KB of zip that unpacks to 8 MB of elements: parsed, it took gigabytes.
+    swollen = b"<cp:coreProperties>" + b"<b x='1'/>" * 800_000 + b"</cp:coreProperties>"
+    bomb = docx_with_part("docProps/core.xml", swollen)
+    assert len(bomb) < 100_000
+    read: list[int] = []  # how much was asked of the property part, each time
+    original = zipfile.ZipExtFile.read
+
+    def counted(self: zipfile.ZipExtFile, n: int | None = -1) -> bytes:
+        if self.name == "docProps/core.xml":
+            read.append(n if n is not None and n >= 0 else len(swollen))
+        return original(self, n)
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counted)
+    with pytest.raises(NotCleanable, match="document properties take more than 256 KB"):
+        clean_document("bomb.docx", bomb)
+    assert sum(read) == 0
+    # One whose entry lies, declaring 100 bytes, is asked for no more than the limit (and
+    # zipfile gives no more than declared: the part then fails its checksum).
+    liar = declaring(bomb, "docProps/core.xml", 100)
+    with zipfile.ZipFile(io.BytesIO(liar)) as package:
+        assert package.getinfo("docProps/core.xml").file_size == 100
+    with pytest.raises(NotCleanable, match="damaged"):
+        clean_document("liar.docx", liar)
+    assert read and sum(read) <= document_cleaning.MAX_PROPERTY_PART_BYTES + 1
+
+
+def declaring(package: bytes, name: str, size: int) -> bytes:
+    """The zip with `name`'s uncompressed size, in its local and central headers, changed."""
+    forged = bytearray(package)
+    for signature, field in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (start := forged.find(signature, start)) != -1:
+            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+            if forged[name_at : name_at + len(name)] == name.encode():
+                forged[start + field : start + field + 4] = size.to_bytes(4, "little")
+            start += 4
+    return bytes(forged)
+
+
+def test_an_opendocument_meta_part_that_unpacks_huge_is_refused() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        package.writestr("content.xml", "<x/>")
+        package.writestr("meta.xml", b"<m>" + b"<b x='1'/>" * 100_000 + b"</m>")
+    with pytest.raises(NotCleanable, match="more than 256 KB"):
+        clean_document("notes.odt", out.getvalue())
+
+
+def png_header(width: int, height: int) -> bytes:
+    """Only a PNG's signature and header, with a scrap of picture data: enough for its
+    size to be read, never enough to decode it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        )
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    data = zlib.compress(b"\0")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_48_megapixel_picture_is_refused_from_its_header_and_a_24_megapixel_one_is_not() -> None:
+    # A phone's "high resolution" mode: 8000 x 6000. Refused before decoding (this one
+    # could not be decoded at all), with a reason the complainant can act on.
+    with pytest.raises(NotCleanable, match="larger than 25 megapixels") as refused:
+        clean_document("photo.png", png_header(8000, 6000))
+    assert refused.value.reason.endswith(".")
+    # An iPhone's 24-megapixel photo, 5712 x 4284, is within the limit: this one gets as
+    # far as decoding (where its scrap of data fails).
+    with pytest.raises(NotCleanable, match="could not read it as a JPEG or PNG"):
+        clean_document("photo.png", png_header(5712, 4284))
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small photo with GPS whose header declares another size: never decodable as such."""
+    photo = bytearray(jpeg_with_gps())
+    frame = photo.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    photo[frame + 5 : frame + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(photo)
+
+
+def test_a_picture_too_large_inside_a_document_refuses_the_document() -> None:
+    with pytest.raises(NotCleanable, match="a picture inside it is larger than 25 megapixels"):
+        clean_document(
+            "report.docx", docx_with_part("word/media/big.jpeg", jpeg_declaring(8000, 6000))
+        )
+
+
+def pdf_with_pictures(photos: list[bytes], *, declared: tuple[int, int] = (64, 32)) -> bytes:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pictures = pikepdf.Dictionary()
+    for n, photo in enumerate(photos):
+        pictures[f"/Im{n}"] = pdf.make_stream(
+            photo,
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=declared[0],
+            Height=declared[1],
+            ColorSpace=pikepdf.Name.DeviceRGB,
+            BitsPerComponent=8,
+            Filter=pikepdf.Name.DCTDecode,
+        )
+    pdf.pages[0].Resources = pikepdf.Dictionary(XObject=pictures)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def test_a_pdf_whose_pictures_add_up_to_too_many_pixels_is_refused_before_decoding_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def counted(self: ImageFile.ImageFile) -> Any:
+        if self.tile:  # still to decode
+            decoded.append(self.size)
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
+    monkeypatch.setattr(document_cleaning, "MAX_EMBEDDED_PIXELS", 5000)  # two of 64 x 32
+    with pytest.raises(NotCleanable, match="pictures inside it add up to more than"):
+        clean_document("scans.pdf", pdf_with_pictures([jpeg_with_gps()] * 3))
+    assert len(decoded) == 2  # the third was refused from its header
+    clean_document("scans.pdf", pdf_with_pictures([jpeg_with_gps()] * 2))
+
+
+def test_a_pdf_picture_declared_too_large_is_refused() -> None:
+    with pytest.raises(NotCleanable, match="a picture inside it is larger than 25 megapixels"):
+        clean_document("scan.pdf", pdf_with_pictures([jpeg_with_gps()], declared=(8000, 6000)))
+
+
+def test_a_png_pasted_into_a_document_loses_its_text_notes_xmp_and_exif() -> None:
+    notes = PngInfo()
+    notes.add_text("Author", AUTHOR)
+    notes.add_itxt("XML:com.adobe.xmp", f"<x:xmpmeta>{CAMERA_SERIAL}</x:xmpmeta>")
+    exif = Image.Exif()
+    exif[0x010F] = CAMERA_MAKE
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 200, 30)).save(out, "PNG", pnginfo=notes, exif=exif)
+    for name, package in (
+        ("report.docx", docx_with_part("word/media/image1.png", out.getvalue())),
+        ("report.odt", odt_with_part("Pictures/image1.png", out.getvalue())),
+    ):
+        cleaned = clean_document(name, package)
+        assert_no_markers(cleaned.content)
+        assert {"a picture's text notes", "a picture's XMP metadata"} <= set(cleaned.removed)
+        picture = Image.open(
+            io.BytesIO(next(v for k, v in unpacked(cleaned.content).items() if k.endswith(".png")))
+        )
+        assert picture.convert("RGB").getpixel((4, 4)) == (10, 200, 30)
+        assert dict(picture.getexif()) == {0x0112: 6}  # kept, as for a JPEG in a document
+        assert not getattr(picture, "text", {})
+        assert "a picture's camera make" in cleaned.removed
+
+
+def odt_with_part(name: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        package.writestr("content.xml", "<x/>")
+        package.writestr(name, content)
+    return out.getvalue()
+
+
+TEMPLATE_PATH = f"file:///C:\\Users\\{AUTHOR}\\AppData\\Roaming\\Microsoft\\Templates\\Letter.dotm"
+
+
+def test_a_word_documents_attached_template_loses_its_location() -> None:
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        f'relationships/attachedTemplate" Target="{TEMPLATE_PATH}" TargetMode="External"/>'
+        '<Relationship Id="rId2" Type="http://example.org/other" Target="other.xml"/>'
+        "</Relationships>"
+    )
+    cleaned = clean_document(
+        "letter.docx", docx_with_part("word/_rels/settings.xml.rels", rels.encode())
+    )
+    assert_no_markers(cleaned.content)
+    assert "the attached template's location" in cleaned.removed
+    kept = unpacked(cleaned.content)["word/_rels/settings.xml.rels"]
+    root = ElementTree.fromstring(kept)
+    namespace = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    assert root.tag == f"{namespace}Relationships"
+    assert kept.startswith(b"<?xml") and b"<Relationships xmlns=" in kept  # no prefix
+    found = {r.get("Id"): r.attrib for r in root.iter(f"{namespace}Relationship")}
+    assert found["rId1"]["Target"] == "" and found["rId1"]["TargetMode"] == "External"
+    assert found["rId2"]["Target"] == "other.xml"
+
+
+def test_an_opendocuments_settings_lose_the_printer_name_and_setup() -> None:
+    config = "urn:oasis:names:tc:opendocument:xmlns:config:1.0"
+    settings = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-settings xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        f' xmlns:config="{config}" office:version="1.3"><office:settings>'
+        '<config:config-item-set config:name="ooo:configuration-settings">'
+        f'<config:config-item config:name="PrinterName" config:type="string">{AUTHOR} HP'
+        "</config:config-item>"
+        '<config:config-item config:name="PrinterSetup" config:type="base64Binary">'
+        "c2VjcmV0</config:config-item>"
+        '<config:config-item config:name="PrinterIndependentLayout" config:type="string">'
+        "high-resolution</config:config-item>"
+        "</config:config-item-set></office:settings></office:document-settings>"
+    )
+    cleaned = clean_document("notes.odt", odt_with_part("settings.xml", settings.encode()))
+    assert_no_markers(cleaned.content)
+    assert "the name of the printer it was set up for" in cleaned.removed
+    root = ElementTree.fromstring(unpacked(cleaned.content)["settings.xml"])
+    names = [item.get(f"{{{config}}}name") for item in root.iter(f"{{{config}}}config-item")]
+    assert names == ["PrinterIndependentLayout"]
+
+
+def test_a_png_inside_a_document_is_not_decoded_and_a_huge_one_costs_nothing() -> None:
+    # Its picture data is copied as it is: a 48-megapixel header (which could not be
+    # decoded) goes through, its picture chunk unchanged.
+    huge = png_header(8000, 6000)
+    cleaned = clean_document("report.docx", docx_with_part("word/media/big.png", huge))
+    assert unpacked(cleaned.content)["word/media/big.png"] == huge
+    assert png_chunks.read_chunks(huge)[-1].kind == b"IEND"  # a whole PNG
+    # One whose chunks are damaged is kept as the document would show it.
+    damaged = huge[:40]
+    cleaned = clean_document("report.docx", docx_with_part("word/media/bad.png", damaged))
+    assert unpacked(cleaned.content)["word/media/bad.png"] == damaged
