@@ -10,18 +10,34 @@ The logger below builds only those atoms, so a format changed on the command lin
 (`--access-logformat`) that asks for `%(h)s`, `%(r)s`, `%(t)s`, a header or the environment
 gets "-". Write the log to a file (or stdout to a collector that adds no time of its own:
 journald does add one): a time added downstream would say when a complainant acted.
+
+This file is only for gunicorn behind the shipped nginx (deploy/nginx.conf), which replaces
+X-Forwarded-For with the address it saw: so TRUSTED_PROXIES=1 is set here (`raw_env`),
+and an operator who forgets it does not make every client one address with one set of
+limits. And gunicorn refuses to start several workers without Redis (`on_starting`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from flask import Config
 from gunicorn.glogging import Logger
+
+from mediation import PROJECT_ROOT
+from mediation.config import environment_settings
 
 bind = "127.0.0.1:8000"
 workers = 4
+# One hop: nginx's. It overrides a TRUSTED_PROXIES in the environment, since nginx sets
+# X-Forwarded-For to the one address it saw and nothing further back can be told apart.
+raw_env = ["TRUSTED_PROXIES=1"]
+# Set to 1 to run several workers on per-process throttling counters anyway (not advised).
+ALLOW_MEMORY_STORE = "MEDIATION_ALLOW_MEMORY_STORE"
 accesslog = "-"
 # The UTC day, the method, the path, the status, the bytes sent and the time taken (ms).
 access_log_format = "%(day)s %(m)s %(U)s %(s)s %(B)s %(M)s"
@@ -54,3 +70,29 @@ class AccessLogger(Logger):  # type: ignore[misc]
 
 
 logger_class = AccessLogger
+
+
+def shared_store_uri(environ: dict[str, str] | None = None) -> str:
+    """Where the app's workers would keep their throttling counters and sign-in gates,
+    read as `create_app` reads it: instance/config.py, then the environment."""
+    environ = dict(os.environ) if environ is None else environ
+    instance = environ.get("MEDIATION_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    config = Config(instance)
+    config.from_pyfile(str(Path(instance) / "config.py"), silent=True)
+    config.update(environment_settings(environ))
+    return str(config.get("RATELIMIT_STORAGE_URI") or config.get("REDIS_URL") or "memory://")
+
+
+def on_starting(server: Any) -> None:
+    """Refuse several workers on per-process memory: each would keep its own counters and
+    sign-in gates, so every limit would be as many times weaker as there are workers."""
+    if server.cfg.workers <= 1 or os.environ.get(ALLOW_MEMORY_STORE, "") == "1":
+        return
+    if shared_store_uri().startswith("memory://"):
+        # Gunicorn prints a RuntimeError's message as "Error: ..." and exits with status 1.
+        raise RuntimeError(
+            f"{server.cfg.workers} workers without REDIS_URL: each worker would keep its own "
+            "throttling counters and sign-in gates, and every limit would be "
+            f"{server.cfg.workers} times weaker. Set REDIS_URL (README, Production), run "
+            f"one worker (-w 1), or set {ALLOW_MEMORY_STORE}=1 to accept that."
+        )

@@ -1,7 +1,8 @@
 """Renders deploy/nginx.conf for one site, and runs nginx with it in the foreground (tests,
 `make load`).
 
-    python -m deploy.nginx --listen 443 --certificate /etc/ssl/mediation.pem \\
+    python -m deploy.nginx --server-name mediation.example.org --listen 443 \\
+        --redirect-listen 80 --certificate /etc/ssl/mediation.pem \\
         --certificate-key /etc/ssl/private/mediation.key \\
         --upstream unix:/run/mediation/gunicorn.sock --state /var/lib/mediation-proxy \\
         > /etc/mediation/nginx.conf
@@ -39,17 +40,43 @@ class Site:
     certificate_key: Path
     upstream: str  # gunicorn's address: unix:/path/to.sock or 127.0.0.1:8000
     state: Path  # the pid file, the error log and the buffers' temporary files
+    server_name: str  # the service's host name: any other Host is closed unanswered
+    redirect_listen: str | None = None  # plain HTTP, only redirected to https://server_name
+
+
+# Plain HTTP, when asked for: the service's name is sent to HTTPS, anything else closed.
+REDIRECT = """server {
+        listen @REDIRECT_LISTEN@ default_server;
+        return 444;
+    }
+
+    server {
+        listen @REDIRECT_LISTEN@;
+        server_name @SERVER_NAME@;
+        return 301 @HTTPS_ORIGIN@$request_uri;
+    }"""
+
+
+def https_origin(site: Site) -> str:
+    port = site.listen.rsplit(":", 1)[-1]
+    return f"https://{site.server_name}" + ("" if port == "443" else f":{port}")
 
 
 def render(site: Site) -> str:
     text = CONFIG.read_text(encoding="utf-8")
+    text = text.replace("# @REDIRECT@", REDIRECT if site.redirect_listen else "")
     for name, value in (
+        ("REDIRECT_LISTEN", site.redirect_listen or ""),
+        ("HTTPS_ORIGIN", https_origin(site)),
+        ("SERVER_NAME", site.server_name),
         ("LISTEN", site.listen),
         ("CERTIFICATE_KEY", str(site.certificate_key)),
         ("CERTIFICATE", str(site.certificate)),
         ("UPSTREAM", site.upstream),
         ("STATE", str(site.state)),
     ):
+        if name == "SERVER_NAME" and not value:
+            raise ValueError("SERVER_NAME is needed: the service's host name")
         if any(character in value for character in " ;{}\n#'\""):
             raise ValueError(f"{name} may not hold spaces, quotes or ; {{ }} #: {value!r}")
         text = text.replace(f"@{name}@", value)
@@ -100,7 +127,14 @@ def client_context(certificate: Path) -> ssl.SSLContext:
 class Proxy:
     """nginx in the foreground with a rendered configuration under `folder`."""
 
-    def __init__(self, folder: Path, port: int, upstream: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        port: int,
+        upstream: str,
+        server_name: str = "127.0.0.1",
+        redirect_port: int | None = None,
+    ) -> None:
         self.folder = folder
         self.port = port
         # Workers run as www-data: they must reach the state folder and gunicorn's socket.
@@ -108,7 +142,10 @@ class Proxy:
         state = folder / "nginx"
         state.mkdir(exist_ok=True)
         self.certificate, key = self_signed_certificate(folder)
-        self.site = Site(f"127.0.0.1:{port}", self.certificate, key, upstream, state)
+        redirect = f"127.0.0.1:{redirect_port}" if redirect_port else None
+        self.site = Site(
+            f"127.0.0.1:{port}", self.certificate, key, upstream, state, server_name, redirect
+        )
         self.config = folder / "nginx.conf"
         self.config.write_text(render(self.site), encoding="utf-8")
         self.process: subprocess.Popen[bytes] | None = None
@@ -157,13 +194,27 @@ class Proxy:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Render deploy/nginx.conf for one site.")
+    parser.add_argument(
+        "--server-name", required=True, help="the service's host name, as in SERVICE_URL"
+    )
     parser.add_argument("--listen", default="443", help="port, or address:port (TLS)")
+    parser.add_argument(
+        "--redirect-listen", help="port, or address:port: plain HTTP redirected to HTTPS"
+    )
     parser.add_argument("--certificate", required=True, type=Path)
     parser.add_argument("--certificate-key", required=True, type=Path)
     parser.add_argument("--upstream", default="unix:/run/mediation/gunicorn.sock")
     parser.add_argument("--state", default=Path("/var/lib/mediation-proxy"), type=Path)
     args = parser.parse_args()
-    site = Site(args.listen, args.certificate, args.certificate_key, args.upstream, args.state)
+    site = Site(
+        args.listen,
+        args.certificate,
+        args.certificate_key,
+        args.upstream,
+        args.state,
+        args.server_name,
+        args.redirect_listen,
+    )
     sys.stdout.write(render(site))
     return 0
 

@@ -37,6 +37,7 @@ class Served:
     port: int
     certificate: Path
     gunicorn_socket: Path
+    redirect_port: int | None = None  # nginx's plain HTTP port, when asked for
 
     def connection(self, timeout: float = 20) -> http.client.HTTPSConnection:
         return http.client.HTTPSConnection(
@@ -72,9 +73,12 @@ def gunicorn(env: dict[str, str], workers: int, bind: str) -> Iterator[subproces
 
 
 @contextmanager
-def production(database_url: str, instance: Path, *, workers: int = 3) -> Iterator[Served]:
-    """gunicorn (`workers` sync workers) on a unix socket, nginx in front on a free port,
-    both stopped on leaving; yields once /healthz answers 200 through nginx."""
+def production(
+    database_url: str, instance: Path, *, workers: int = 3, redirect: bool = False
+) -> Iterator[Served]:
+    """gunicorn (`workers` sync workers) on a unix socket, nginx in front on a free port
+    for the server name 127.0.0.1 (and, with `redirect`, on another for plain HTTP), both
+    stopped on leaving; yields once /healthz answers 200 through nginx."""
     folder = Path(tempfile.mkdtemp(prefix="cm-served-"))  # short: a socket path's limit
     socket_path = folder / "gunicorn.sock"
     env = {
@@ -89,12 +93,15 @@ def production(database_url: str, instance: Path, *, workers: int = 3) -> Iterat
     }
     env.pop("DEMO_MODE", None)
     port = free_port()
+    redirect_port = free_port() if redirect else None
     try:
         with (
             gunicorn(env, workers, f"unix:{socket_path}"),
-            Proxy(folder, port, f"unix:{socket_path}") as proxy,
+            Proxy(
+                folder, port, f"unix:{socket_path}", "127.0.0.1", redirect_port=redirect_port
+            ) as proxy,
         ):
-            served = Served(port, proxy.certificate, socket_path)
+            served = Served(port, proxy.certificate, socket_path, redirect_port)
             wait_for_health(served)
             yield served
     finally:

@@ -185,3 +185,91 @@ def test_each_sqlite_connection_keeps_the_larger_page_cache(app: Flask) -> None:
         with db.engine.connect() as connection:
             cache = connection.execute(text("PRAGMA cache_size")).scalar_one()
     assert cache == -SQLITE_CACHE_KIB
+
+
+def _answer(connection: Any, host: str, path: str = "/sign-in") -> tuple[int, str] | None:
+    """The status and Location a request with this Host gets, or None when nginx closes
+    the connection without answering (444)."""
+    import http.client
+
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("Location") or ""
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        return None
+    finally:
+        connection.close()
+
+
+def test_nginx_answers_only_the_service_s_own_host_name(
+    app: Flask, app_config: dict[str, Any], tmp_path: Path
+) -> None:
+    """Any other Host is closed unanswered (444), so the app never builds an absolute link
+    from a name a client made up; plain HTTP only redirects to the service's HTTPS."""
+    import http.client
+
+    with served.production(
+        app_config["SQLALCHEMY_DATABASE_URI"], tmp_path / "instance", workers=1, redirect=True
+    ) as at:
+        assert _answer(at.connection(), f"127.0.0.1:{at.port}") == (200, "")
+        assert _answer(at.connection(), "evil.example") is None
+        assert _answer(at.connection(), f"evil.example:{at.port}") is None
+        assert at.redirect_port is not None
+        plain = http.client.HTTPConnection("127.0.0.1", at.redirect_port, timeout=20)
+        assert _answer(plain, "127.0.0.1", "/sign-in?next=x") == (
+            301,
+            f"https://127.0.0.1:{at.port}/sign-in?next=x",
+        )
+        plain = http.client.HTTPConnection("127.0.0.1", at.redirect_port, timeout=20)
+        assert _answer(plain, "evil.example") is None
+
+
+def test_the_rendered_nginx_file_needs_a_server_name() -> None:
+    from deploy.nginx import Site, render
+
+    site = Site("443", Path("/c.pem"), Path("/c.key"), "unix:/s.sock", Path("/st"), "")
+    try:
+        render(site)
+    except ValueError as error:
+        assert "SERVER_NAME" in str(error)
+    else:
+        raise AssertionError("rendered without a server name")
+    named = render(Site("443", Path("/c.pem"), Path("/c.key"), "unix:/s", Path("/st"), "a.org"))
+    assert "server_name a.org;" in named and "return 444;" in named and "return 301" not in named
+
+
+def test_the_gunicorn_config_trusts_exactly_nginx_s_one_hop() -> None:
+    """deploy/gunicorn.conf.py is only used behind the shipped nginx: TRUSTED_PROXIES=1 is
+    set there, not left to an environment variable an operator may forget."""
+    import runpy
+
+    from mediation import PROJECT_ROOT
+
+    settings = runpy.run_path(str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"))
+    assert settings["raw_env"] == ["TRUSTED_PROXIES=1"]
+
+
+def test_gunicorn_refuses_several_workers_without_redis(tmp_path: Path) -> None:
+    """Without REDIS_URL each worker would keep its own throttling counters and sign-in
+    gates: several workers do not start, and say why."""
+    import os
+    import subprocess
+
+    from mediation import PROJECT_ROOT
+
+    env = {
+        **os.environ,
+        "SECRET_KEY": "production-test",
+        "MEDIATION_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+    }
+    env.pop("REDIS_URL", None)
+    env.pop("MEDIATION_ALLOW_MEMORY_STORE", None)
+    command = served.gunicorn_command(2, f"127.0.0.1:{served.free_port()}")
+    finished = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=20
+    )
+    assert finished.returncode != 0
+    assert "2 workers without REDIS_URL" in finished.stderr, finished.stderr

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import inspect
 
 from mediation.extensions import database, db
-from mediation.services import backups
+from mediation.services import backups, vault_admin
 
 group = AppGroup("backup", help="Back up the database, and restore a backup.")
 
@@ -34,17 +34,27 @@ def create(destination: Path) -> None:
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 def restore(source: Path) -> None:
     """Load the backup SOURCE into the configured database, which must be new and empty
-    (PostgreSQL: `createdb` it first). Then draws the queue's token afresh."""
+    (PostgreSQL: `createdb` it first). Then brings its schema up to the code's, draws the
+    queue's token afresh and destroys the keys of every case past retention (G9)."""
+    from flask_migrate import upgrade
+
     try:
         backups.restore(current_app.config["SQLALCHEMY_DATABASE_URI"], source, db.engine)
     except backups.BackupError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    # A backup older than migration 0020 has no queue version yet: `db upgrade` makes one
-    # with a token of its own.
+    click.echo(f"Restored {source}.")
+    # The retention purge below reads the tables as the code knows them: a backup made by
+    # an older version is brought up to date first (nothing to do when it is as new).
+    upgrade()
+    # A backup older than migration 0020 had no queue version: the upgrade made one with a
+    # token of its own.
     if inspect(db.engine).has_table("queue_version"):
         backups.new_queue_token(database())
         db.session.commit()
-    click.echo(f"Restored {source}.")
-    click.echo("Next: `flask db upgrade` (nothing to do when the backup is as new as the code),")
-    click.echo("then `flask audit verify`; then start the workers.")
+    # The backup still holds the sealed keys of cases shredded since it was made (and of
+    # cases that passed their retention since): shredded again before anyone can open them.
+    purged = vault_admin.purge_expired(database())
+    db.session.commit()
+    click.echo(f"Retention: destroyed the keys of {len(purged)} cases closed past retention.")
+    click.echo("Next: `flask audit verify`; then start the workers.")

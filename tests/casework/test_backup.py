@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +215,34 @@ def test_restore_refuses_a_database_that_holds_tables(
     assert refused.exit_code == 1 and "already holds tables" in refused.output
     with app.app_context():
         assert complaints.find_case(db.session, filed.reference) is not None
+
+
+def test_restore_shreds_again_a_case_past_its_retention_in_the_backup(
+    app: Flask, staffed: Staffed, driver: Driver, restored: Flask, tmp_path: Path
+) -> None:
+    """G9: a backup made before a case was crypto-shredded still holds its sealed keys; the
+    restore runs the retention purge, so the case does not come back."""
+    expired = driver.to("closed")
+    expired.case.closed_on = date.today() - timedelta(days=800)
+    kept = driver.to("closed")
+    db.session.commit()
+    officer_id = staffed.officer.id  # read here, not from the restored database
+    backup = tmp_path / "mediation.backup"
+    assert app.test_cli_runner().invoke(args=["backup", "create", str(backup)]).exit_code == 0
+
+    done = _invoke(restored, "backup", "restore", str(backup))
+    assert done.exit_code == 0, done.output
+    assert "destroyed the keys of 1 cases" in done.output
+    assert expired.reference not in done.output  # counts only
+    with restored.app_context():
+        gone = complaints.find_case(db.session, expired.reference)
+        assert gone is not None and gone.keys_destroyed_on == date.today()
+        assert gone.narrative is None and gone.identity is None and gone.grants == []
+        still = complaints.find_case(db.session, kept.reference)
+        assert still is not None and still.keys_destroyed_on is None
+        officer, key = _unlocked(officer_id)
+        case_key = complaints.staff_case_key(db.session, officer, key, still)
+        assert complaints.read_narrative(still, case_key) == seeded.NARRATIVE
+        db.session.commit()
+    verified = _invoke(restored, "audit", "verify")
+    assert verified.exit_code == 0 and "Audit log intact" in verified.output, verified.output

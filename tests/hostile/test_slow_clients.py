@@ -169,6 +169,8 @@ def test_without_the_proxy_four_slow_clients_stall_gunicorn(
         "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
         "SECRET_KEY": "production-test",
         "MEDIATION_INSTANCE_PATH": str(tmp_path / "instance"),
+        # deploy/gunicorn.conf.py refuses several workers on per-process counters.
+        "REDIS_URL": served.REDIS_URL,
     }
     env.pop("DEMO_MODE", None)
     with served.gunicorn(env, 3, f"127.0.0.1:{port}"):
