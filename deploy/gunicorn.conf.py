@@ -36,6 +36,9 @@ workers = 4
 # One hop: nginx's. It overrides a TRUSTED_PROXIES in the environment, since nginx sets
 # X-Forwarded-For to the one address it saw and nothing further back can be told apart.
 raw_env = ["TRUSTED_PROXIES=1"]
+# No control socket (gunicorn 27 opens ~/.gunicorn/gunicorn.ctl by default): nothing here
+# uses it, and two servers on one host would contend for the same path.
+control_socket_disable = True
 # Set to 1 to run several workers on per-process throttling counters anyway (not advised).
 ALLOW_MEMORY_STORE = "MEDIATION_ALLOW_MEMORY_STORE"
 accesslog = "-"
