@@ -167,13 +167,12 @@ def holds(case: Case, key_kind: str, holder_key_id: str) -> bool:
     return any(g.key_kind == key_kind and g.holder_key_id == holder_key_id for g in case.grants)
 
 
-def seal_to_all_custodians(session: Session, case: Case, key_kind: str, private: KeyPair) -> int:
+def custodian_holders(session: Session) -> list[Holder]:
+    """Every custodian's current key as a holder to seal to, or NoCustodian."""
     people = custodians(session)
     if not people:
         raise NoCustodian()
-    for user, key in people:
-        seal_grant(session, case, key_kind, private, Holder(STAFF, user.id, public_key_of(key)))
-    return len(people)
+    return [Holder(STAFF, user.id, public_key_of(key)) for user, key in people]
 
 
 def revoke_staff_grants(case: Case, user_id: int, key_kind: str | None = None) -> None:
