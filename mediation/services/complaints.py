@@ -103,9 +103,11 @@ def seal_new_case(
     narrative: str,
     identity: dict[str, Any] | None,
     respondent_body_id: int | None,
+    custodians: list[case_keys.Holder] | None = None,
 ) -> Filed:
     """`file_complaint` without its audit entry, for a caller that writes "case.submitted"
-    itself together with its own entries (intake, services/intake.py). Caller commits."""
+    itself together with its own entries (intake, services/intake.py), and may have read
+    the custodians to seal to already. Caller commits."""
     if openness not in OPENNESS_LEVELS:
         raise InvalidInput("Choose how open your complaint is.")
     if openness == "anonymous" and identity:
@@ -115,7 +117,7 @@ def seal_new_case(
     # Read once for both keys, and before the case is added: a query after it would flush
     # the case on its own, and its grants would then be read back (none) before the first
     # one is added. Added now, the case and all its grants go in one flush.
-    holders = case_keys.custodian_holders(session)
+    holders = custodians if custodians is not None else case_keys.custodian_holders(session)
     suite = str(current_app.config["VAULT_SUITE"])
     case_pair = generate_keypair(suite)
     identity_pair = generate_keypair(suite)

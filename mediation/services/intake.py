@@ -17,6 +17,7 @@ from mediation.models.intake import CaseBreach, Draft
 from mediation.models.time import utcnow
 from mediation.services import (
     case_clocks,
+    case_keys,
     complaints,
     drafts,
     intake_bodies,
@@ -143,12 +144,15 @@ def submit_complaint(session: Session, complaint: Complaint, *, channel: str) ->
     """
     body = _resolve_body(session, complaint)
     identity = complaint.identity.to_dict() if complaint.identity else None
+    # Read once: the custodians the case is sealed to are among the officers told of it.
+    officers, custodians = case_keys.case_officers_and_custodians(session)
     filed = complaints.seal_new_case(
         session,
         openness=complaint.openness,
         narrative=complaint.narrative(),
         identity=identity,
         respondent_body_id=body.id,
+        custodians=custodians,
     )
     case = filed.case
     for position, breach in enumerate(complaint.breaches):
@@ -174,7 +178,9 @@ def submit_complaint(session: Session, complaint: Complaint, *, channel: str) ->
     # The service-standard clocks run from the day of filing, and the case officers hear
     # (by an email with no case content) that a new complaint has arrived.
     case_clocks.start_at_filing(session, case)
-    notifications.notify(session, case, "case_officers", "new_case", actor=Actor.complainant())
+    notifications.notify(
+        session, case, "case_officers", "new_case", actor=Actor.complainant(), officers=officers
+    )
     # Both entries last, in one write of the audit log's head: the head's lock is held for
     # the least time, and taken after any case lock (a document's, above).
     record_all(

@@ -13,9 +13,9 @@ from sqlalchemy import event, select
 from mediation.domain import clocks
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
-from mediation.models.casework import CaseClock
-from mediation.services import audit, complaints
-from tests.conftest import StaffLogin, counted
+from mediation.models.casework import CaseClock, Notification
+from mediation.services import audit, case_keys, complaints
+from tests.conftest import StaffLogin, case_officer_set_up_by_link, counted
 from tests.intake.test_api import EXAMPLE
 
 # Tables the intake writes and has no reason to read: each was read back at least once
@@ -74,3 +74,30 @@ def test_filing_commits_once_and_reads_back_nothing_it_wrote(
         ).scalars()
         assert list(actions) == ["case.submitted", "case.intake_received"]
         assert audit.verify(db.session).ok
+
+
+def test_one_read_of_the_case_officers_seals_to_custodians_and_tells_them_all(
+    app: Flask, client: FlaskClient, officer: StaffLogin, body_id: int
+) -> None:
+    """The case officers are read once for both uses: the case is sealed to the custodians
+    only, and every active case officer (admitted or not) is told it has arrived."""
+    with app.app_context():
+        newcomer = case_officer_set_up_by_link("newcomer@staff.example.org").id
+    response = client.post("/api/v1/complaints", json=EXAMPLE)
+    assert response.status_code == 201
+    with app.app_context():
+        case = complaints.find_case(db.session, response.get_json()["reference"])
+        assert case is not None
+        sealed_to = {
+            (grant.key_kind, grant.holder_user_id)
+            for grant in case.grants
+            if grant.holder_kind == case_keys.STAFF
+        }
+        assert sealed_to == {(case_keys.CASE_KEY, officer.id), (case_keys.IDENTITY_KEY, officer.id)}
+        told = db.session.execute(
+            select(Notification.recipient_user_id).where(
+                Notification.link_path == f"/casework/cases/{case.reference}",
+                Notification.topic == "new_case",
+            )
+        ).scalars()
+        assert sorted(told) == sorted([officer.id, newcomer])
