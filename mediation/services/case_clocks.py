@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, load_only
 
 from mediation.domain import clocks
@@ -93,6 +93,35 @@ def ensure_started(session: Session, case: Case) -> None:
         return
     start_clock(session, case, clocks.ACKNOWLEDGE, case.submitted_on)
     start_clock(session, case, clocks.FEEDBACK, case.submitted_on)
+
+
+def start_at_filing(session: Session, case: Case) -> None:
+    """Start the first clocks of a case filed in this transaction (so it has none yet), from
+    its filing day, in one statement. That statement (an ORM bulk insert) passes by the
+    flush that keeps the case's nearest deadline, so it is set here, from these clocks."""
+    if case.state == "draft":
+        return
+    anonymous = case.openness == "anonymous"
+    started = [
+        clocks.start(kind, case.submitted_on, anonymous=anonymous)
+        for kind in (clocks.ACKNOWLEDGE, clocks.FEEDBACK)
+    ]
+    if case.state == "on_hold":
+        started = [clocks.pause(clock, case.submitted_on) for clock in started]
+    session.execute(
+        insert(CaseClock),
+        [
+            {
+                "case_id": case.id,
+                "kind": clock.kind,
+                "started_on": clock.started_on,
+                "due_on": clock.due_on,
+                "paused_on": clock.paused_on,
+            }
+            for clock in started
+        ],
+    )
+    _set_deadline(case, nearest(case, started))
 
 
 def operate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Boolean, literal_column, select, update
+from sqlalchemy import Boolean, and_, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from mediation.domain.permissions import CASE_OFFICER
@@ -167,13 +167,36 @@ def holds(case: Case, key_kind: str, holder_key_id: str) -> bool:
     return any(g.key_kind == key_kind and g.holder_key_id == holder_key_id for g in case.grants)
 
 
-def seal_to_all_custodians(session: Session, case: Case, key_kind: str, private: KeyPair) -> int:
+def case_officers_and_custodians(session: Session) -> tuple[list[StaffUser], list[Holder]]:
+    """Every active case officer, and the keys of those who are custodians (as `custodians`
+    reads them, or NoCustodian), in one query: intake seals a new case to the custodians
+    and tells every case officer that it has arrived."""
+    rows = session.execute(
+        select(StaffUser, StaffKey)
+        .outerjoin(
+            StaffKey,
+            and_(
+                StaffKey.user_id == StaffUser.id,
+                StaffKey.retired_at.is_(None),
+                StaffKey.admitted_at.is_not(None),
+            ),
+        )
+        .where(StaffUser.role == CASE_OFFICER, StaffUser.active.is_(True))
+        .order_by(StaffUser.id, StaffKey.id)
+    ).all()
+    officers = list({row[0].id: row[0] for row in rows}.values())
+    holders = [Holder(STAFF, row[0].id, public_key_of(row[1])) for row in rows if row[1]]
+    if not holders:
+        raise NoCustodian()
+    return officers, holders
+
+
+def custodian_holders(session: Session) -> list[Holder]:
+    """Every custodian's current key as a holder to seal to, or NoCustodian."""
     people = custodians(session)
     if not people:
         raise NoCustodian()
-    for user, key in people:
-        seal_grant(session, case, key_kind, private, Holder(STAFF, user.id, public_key_of(key)))
-    return len(people)
+    return [Holder(STAFF, user.id, public_key_of(key)) for user, key in people]
 
 
 def revoke_staff_grants(case: Case, user_id: int, key_kind: str | None = None) -> None:

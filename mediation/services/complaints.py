@@ -86,12 +86,39 @@ def file_complaint(
     respondent_body_id: int | None,
 ) -> Filed:
     """Seal and store a new complaint; the server keeps no key that opens it. Caller commits."""
+    filed = seal_new_case(
+        session,
+        openness=openness,
+        narrative=narrative,
+        identity=identity,
+        respondent_body_id=respondent_body_id,
+    )
+    record(session, Actor.complainant(), "case.submitted", case_reference=filed.reference)
+    return filed
+
+
+def seal_new_case(
+    session: Session,
+    *,
+    openness: str,
+    narrative: str,
+    identity: dict[str, Any] | None,
+    respondent_body_id: int | None,
+    custodians: list[case_keys.Holder] | None = None,
+) -> Filed:
+    """`file_complaint` without its audit entry, for a caller that writes "case.submitted"
+    itself together with its own entries (intake, services/intake.py), and may have read
+    the custodians to seal to already. Caller commits."""
     if openness not in OPENNESS_LEVELS:
         raise InvalidInput("Choose how open your complaint is.")
     if openness == "anonymous" and identity:
         raise InvalidInput("An anonymous complaint cannot include who you are.")
     if openness != "anonymous" and not identity:
         raise InvalidInput("Tell us who you are, or choose to complain anonymously.")
+    # Read once for both keys, and before the case is added: a query after it would flush
+    # the case on its own, and its grants would then be read back (none) before the first
+    # one is added. Added now, the case and all its grants go in one flush.
+    holders = custodians if custodians is not None else case_keys.custodian_holders(session)
     suite = str(current_app.config["VAULT_SUITE"])
     case_pair = generate_keypair(suite)
     identity_pair = generate_keypair(suite)
@@ -133,11 +160,11 @@ def file_complaint(
     if openness == "open" and identity:
         case.shared_identity = shared_part(identity)
     session.add(case)
-    case_keys.seal_to_all_custodians(session, case, CASE_KEY, case_pair)
-    case_keys.seal_to_all_custodians(session, case, IDENTITY_KEY, identity_pair)
+    for key_kind, pair in ((CASE_KEY, case_pair), (IDENTITY_KEY, identity_pair)):
+        for holder in holders:
+            case_keys.seal_grant(session, case, key_kind, pair, holder)
     case_keys.seal_grant(session, case, CASE_KEY, case_pair, case_keys.complainant_holder(case))
     session.flush()
-    record(session, Actor.complainant(), "case.submitted", case_reference=reference)
     return Filed(case, reference, passphrase)
 
 

@@ -17,13 +17,14 @@ from mediation.models.intake import CaseBreach, Draft
 from mediation.models.time import utcnow
 from mediation.services import (
     case_clocks,
+    case_keys,
     complaints,
     drafts,
     intake_bodies,
     notifications,
     statistical_records,
 )
-from mediation.services.audit import Actor, record
+from mediation.services.audit import Actor, Entry, record_all
 from mediation.services.case_keys import case_sealing_key, field_context
 from mediation.services.complaints import Filed
 from mediation.services.drafts import OPEN, SUBMITTED, DraftTicket, receipt_context
@@ -143,12 +144,15 @@ def submit_complaint(session: Session, complaint: Complaint, *, channel: str) ->
     """
     body = _resolve_body(session, complaint)
     identity = complaint.identity.to_dict() if complaint.identity else None
-    filed = complaints.file_complaint(
+    # Read once: the custodians the case is sealed to are among the officers told of it.
+    officers, custodians = case_keys.case_officers_and_custodians(session)
+    filed = complaints.seal_new_case(
         session,
         openness=complaint.openness,
         narrative=complaint.narrative(),
         identity=identity,
         respondent_body_id=body.id,
+        custodians=custodians,
     )
     case = filed.case
     for position, breach in enumerate(complaint.breaches):
@@ -169,23 +173,33 @@ def submit_complaint(session: Session, complaint: Complaint, *, channel: str) ->
         body_type=body.body_type,
         region=complaint.identity.region if complaint.identity else None,
         size_band=complaint.identity.size_band if complaint.identity else None,
-    )
-    record(
-        session,
-        Actor.complainant(),
-        "case.intake_received",
-        case_reference=case.reference,
-        details={
-            "channel": channel,
-            "breaches": len(complaint.breaches),
-            "documents": len(complaint.documents),
-            "body_listed": body.confirmed,
-        },
+        just_filed=True,
     )
     # The service-standard clocks run from the day of filing, and the case officers hear
     # (by an email with no case content) that a new complaint has arrived.
-    case_clocks.ensure_started(session, case)
-    notifications.notify(session, case, "case_officers", "new_case", actor=Actor.complainant())
+    case_clocks.start_at_filing(session, case)
+    notifications.notify(
+        session, case, "case_officers", "new_case", actor=Actor.complainant(), officers=officers
+    )
+    # Both entries last, in one write of the audit log's head: the head's lock is held for
+    # the least time, and taken after any case lock (a document's, above).
+    record_all(
+        session,
+        Actor.complainant(),
+        [
+            Entry("case.submitted", case_reference=case.reference),
+            Entry(
+                "case.intake_received",
+                case_reference=case.reference,
+                details={
+                    "channel": channel,
+                    "breaches": len(complaint.breaches),
+                    "documents": len(complaint.documents),
+                    "body_listed": body.confirmed,
+                },
+            ),
+        ],
+    )
     return replace(
         filed,
         cleaned=tuple((u.name, u.cleaning) for u in complaint.documents if u.cleaning),

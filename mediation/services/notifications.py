@@ -256,14 +256,17 @@ def notify(
     *,
     actor: Actor,
     mediator_id: int | None = None,
+    officers: list[StaffUser] | None = None,
 ) -> None:
     """Queue one topic for one audience of a case, never to the person who acted; what a
-    complainant's act causes waits a random delay (see the module's docstring)."""
+    complainant's act causes waits a random delay (see the module's docstring). `officers`:
+    the active case officers, when the caller has read them already."""
     skip = actor.id if actor.kind == "staff" else None
     delayed = actor.kind == COMPLAINANT
     if audience == "case_officers":
         link = case_link(case, "staff")
-        notify_staff(session, case_officers(session), topic, link, skip=skip, delayed=delayed)
+        users = officers if officers is not None else case_officers(session)
+        notify_staff(session, users, topic, link, skip=skip, delayed=delayed)
     elif audience == "respondents":
         link = case_link(case, "respondent")
         notify_staff(session, body_staff(session, case), topic, link, skip=skip, delayed=delayed)

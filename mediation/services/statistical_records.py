@@ -105,8 +105,11 @@ def record_at_intake(
     body_type: str | None,
     region: str | None,
     size_band: str | None,
+    just_filed: bool = False,
 ) -> StatisticalRecord:
-    """Seal the case's statistical record to the statistics public key. Caller commits."""
+    """Seal the case's statistical record to the statistics public key (replacing the one it
+    has). `just_filed`: the case was made in this transaction, so it has no record and none
+    is looked for. Caller commits."""
     key = current_statistics_key(session)
     content: dict[str, Any] = {
         "categories": sorted(set(categories)),
@@ -116,9 +119,13 @@ def record_at_intake(
         "submitted_on": case.submitted_on.isoformat(),
         "anonymous": case.openness == "anonymous",
     }
-    existing = session.execute(
-        select(StatisticalRecord).where(StatisticalRecord.case_id == case.id)
-    ).scalar_one_or_none()
+    existing = (
+        None
+        if just_filed
+        else session.execute(
+            select(StatisticalRecord).where(StatisticalRecord.case_id == case.id)
+        ).scalar_one_or_none()
+    )
     record = existing or StatisticalRecord(case_id=case.id)
     record.sealed = seal_text(
         json.dumps(content, sort_keys=True),

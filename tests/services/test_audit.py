@@ -234,3 +234,34 @@ def test_cli_anchor_and_verify_against_the_anchors(
     anchors.write_text("audit-anchor twelve\n")
     malformed = runner.invoke(args=["audit", "verify", "--anchors", str(anchors)])
     assert malformed.exit_code != 0 and "line 1 is not an anchor" in malformed.output
+
+
+def test_entries_written_together_chain_as_if_written_one_by_one(app: Flask) -> None:
+    """record_all moves the head once for several entries: they are numbered in order, each
+    follows the one before, the head ends at the last, and a head this session had loaded
+    before is read again rather than kept stale."""
+    with app.app_context():
+        write_entries(1)
+        before = audit.current_anchor(db.session)  # loads the head into the session
+        written = audit.record_all(
+            db.session,
+            Actor.complainant(),
+            [
+                audit.Entry("case.submitted", case_reference="CM-AAAA-BBBB"),
+                audit.Entry(
+                    "case.intake_received", case_reference="CM-AAAA-BBBB", details={"n": 2}
+                ),
+            ],
+        )
+        assert [entry.seq for entry in written] == [before.seq + 1, before.seq + 2]
+        assert written[0].prev_hash == before.entry_hash
+        assert written[1].prev_hash == written[0].entry_hash
+        after = audit.current_anchor(db.session)
+        assert (after.seq, after.entry_hash) == (before.seq + 2, written[1].entry_hash)
+        db.session.commit()
+        write_entries(1)
+        result = audit.verify(db.session)
+        stored = db.session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
+    assert result.ok and result.checked == 4
+    assert [entry.action for entry in stored][1:3] == ["case.submitted", "case.intake_received"]
+    assert stored[2].details == {"n": 2}

@@ -78,13 +78,16 @@ def file_complaint() -> Response:
     if isinstance(outcome, intake_idempotency.AlreadyFiled):
         db.session.commit()  # an expired key found on the way may have been forgotten
         return _already_filed(outcome)
+    # Read before the commit, which expires the case: reading it afterwards would begin a
+    # second transaction (a SELECT and its COMMIT) only to fetch what was just written.
+    status, submitted_on = outcome.case.state, outcome.case.submitted_on
     db.session.commit()
     response = jsonify(
         {
             "reference": outcome.reference,
             "passphrase": outcome.passphrase,
-            "status": outcome.case.state,
-            "submitted_on": outcome.case.submitted_on.isoformat(),
+            "status": status,
+            "submitted_on": submitted_on.isoformat(),
             "sign_in_url": url_for("complainant.sign_in", _external=True),
             # What was removed from each document before it was sealed.
             "documents": [{"name": name, **note.as_dict()} for name, note in outcome.cleaned],
