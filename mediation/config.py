@@ -70,10 +70,14 @@ class Defaults:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = "no-reply@compact-mediation.example.org"
-    # An email a complainant's act causes waits a random time in this range (minutes),
-    # then goes with the next `flask outbox deliver` (cron): no recipient learns from it
-    # when the complainant acted. Staff acts' emails are not delayed.
-    OUTBOX_DELAY_MINUTES = (5, 60)
+    # The emails a complainant's act causes are all due at one random boundary of an
+    # OUTBOX_GRID_MINUTES grid, between the first and second number of minutes after the
+    # act, then go with the next `flask outbox deliver` (cron): neither a recipient nor the
+    # database learns when within an hour the complainant acted (the span minus the
+    # minimum, rounded down to the grid). Staff acts' emails are not delayed. Every
+    # email's `sent_at` is kept to the grid too.
+    OUTBOX_DELAY_MINUTES = (5, 65)
+    OUTBOX_GRID_MINUTES = 15
 
     SERVICE_URL = "http://127.0.0.1:5000"
     TRUSTED_PROXIES = 0  # how many reverse proxies set X-Forwarded-For in front of the app

@@ -272,9 +272,11 @@ class Notification(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The day only: a row queued by a complainant's act must not time it (G11).
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_day)
-    # Not sent before this: a random delay after a complainant's act, so that no email a
-    # public body (or anyone) receives is timed by it; none for staff acts. Also pushed
-    # back after a failed attempt.
+    # Not sent before this: for a complainant's act, one random quarter-hour boundary
+    # 5 to 65 minutes after it, shared by all its emails, so that no email a public body
+    # (or anyone) receives is timed by it and the stored value says only the hour (see
+    # domain.coarse_time); none for staff acts. Pushed back, to the grid, after a failed
+    # attempt. `sent_at` below is kept to the quarter hour too.
     not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     recipient_kind: Mapped[str] = mapped_column(String(20))  # staff / complainant
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

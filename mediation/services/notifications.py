@@ -9,9 +9,12 @@ sealed") until a case officer's session (the web request of a signed-in custodia
 complainant gave an address and asked for emails, sends, and forgets it.
 
 No email is ever sent from inside a complainant's request, and what a complainant's act
-queues waits a random delay first (OUTBOX_DELAY_MINUTES, 5 to 60 by default): the public
-body, a mediator or a case officer must not learn from an email's arrival the moment a
-complainant acted (G11). `flask outbox deliver`, run from cron, sends what is due; a
+queues waits first: every email of one act is due at the same random 15-minute boundary
+(OUTBOX_GRID_MINUTES) between 5 and 65 minutes after it (OUTBOX_DELAY_MINUTES), so the
+public body, a mediator, a case officer or whoever holds the database learns from an
+email's arrival or its `not_before` only the hour in which a complainant acted, none of
+it likelier than the rest (G11; mediation/domain/coarse_time.py). `sent_at` is kept to
+the grid for every email. `flask outbox deliver`, run from cron, sends what is due; a
 signed-in staff member's request sends what is due at its end too, so staff acts still
 reach people promptly.
 """
@@ -26,11 +29,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import cast
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
+from mediation.domain import coarse_time
 from mediation.domain.permissions import CASE_OFFICER, RESPONDENT
 from mediation.models.cases import Case
 from mediation.models.casework import DisclosureStatement, Notification
@@ -53,6 +58,8 @@ RETRY_AFTER = timedelta(minutes=10)
 COMPLAINANT_ACT = "complainant_act"
 # Random delays must not be guessable from earlier ones.
 _RANDOM = random.SystemRandom()
+# In the session's info: (the transaction, the delivery time its complainant's act drew).
+_ACT_SLOT = "complainant_act_slot"
 SUBJECT = "Compact Mediation: something needs your attention"
 # The identity key a complainant ticks to ask for emails (set by the complaint form).
 CONSENT_KEYS = ("email_updates", "notify_by_email")
@@ -160,10 +167,29 @@ def case_link(case: Case, audience: str) -> str:
     return f"/casework/cases/{case.reference}"
 
 
-def complainant_delay() -> timedelta:
-    """A random wait for an email a complainant's act caused, within OUTBOX_DELAY_MINUTES."""
-    low, high = (float(m) for m in current_app.config["OUTBOX_DELAY_MINUTES"])
-    return timedelta(minutes=_RANDOM.uniform(low, max(low, high)))
+def _grid() -> timedelta:
+    return timedelta(minutes=float(current_app.config["OUTBOX_GRID_MINUTES"]))
+
+
+def complainant_slot(session: Session) -> datetime:
+    """When the emails of the complainant's act in this transaction are due: one random
+    boundary of the outbox grid (see domain.coarse_time), drawn once per act and shared by
+    every email it queues, so that recipients comparing arrivals learn nothing more than
+    one of them does, and the stored `not_before` says only the hour."""
+    # Flask-SQLAlchemy's db.session is a scoped_session, which does not pass this on.
+    current = session() if isinstance(session, scoped_session) else session
+    transaction = current.get_transaction()
+    held = session.info.get(_ACT_SLOT)
+    if held is not None and transaction is not None and held[0] is transaction:
+        return cast(datetime, held[1])
+    low, high = (timedelta(minutes=float(m)) for m in current_app.config["OUTBOX_DELAY_MINUTES"])
+    grid = _grid()
+    slots = coarse_time.delivery_slots(low, high, grid)
+    slot = coarse_time.delivery_slot(
+        utcnow(), earliest=low, grid=grid, slot=_RANDOM.randrange(slots)
+    )
+    session.info[_ACT_SLOT] = (transaction, slot)
+    return slot
 
 
 def _queue(
@@ -184,9 +210,10 @@ def _queue(
         link_path=link,
         status="pending",
         attempts=0,
-        not_before=utcnow() + complainant_delay() if delayed else None,
     )
-    session.add(row)
+    session.add(row)  # begins the transaction the act's one delivery time belongs to
+    if delayed:
+        row.not_before = complainant_slot(session)
     session.info["outbox"] = True
     if delayed:
         session.info[COMPLAINANT_ACT] = True
@@ -411,11 +438,16 @@ def deliver_pending(
                 row.status = "failed"
                 failed += 1
             else:
-                row.not_before = _later_of(row.not_before, now) + RETRY_AFTER * row.attempts
+                # On the grid too, like every other not_before.
+                row.not_before = coarse_time.grid_ceil(
+                    _later_of(row.not_before, now) + RETRY_AFTER * row.attempts, _grid()
+                )
             log.warning("Notification %s not delivered (attempt %s)", row.id, row.attempts)
             continue
         row.status = "sent"
-        row.sent_at = utcnow()
+        # To the grid: the delivery's exact time is not needed, and a staff email's would
+        # time the staff act beside which a complainant's act's row sits in id order.
+        row.sent_at = coarse_time.grid_floor(utcnow(), _grid())
         sent += 1
         if row.recipient_kind == COMPLAINANT:
             case = session.get(Case, row.case_id)

@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 
-from mediation.domain.coarse_time import day_start
+from mediation.domain.coarse_time import day_start, grid_floor
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
 from mediation.models.casework import Notification
@@ -106,6 +106,13 @@ def test_staff_are_told_only_that_something_needs_attention(
     assert not inbox.to(staffed.respondent.email)  # never to the person who acted
     mediator_mail = body(inbox.to(staffed.mediator.email)[0])
     assert f"https://cm.example.org/mediator/cases/{filed.reference}" in mediator_mail
+    # Sent at once, but kept as the quarter hour only: its exact time would time the
+    # staff act that a complainant's act's outbox row may sit next to in id order.
+    db.session.expire_all()
+    sent = db.session.execute(select(Notification).where(Notification.status == "sent"))
+    times = [as_utc(row.sent_at) for row in sent.scalars()]
+    assert len(times) >= 3
+    assert all(t == grid_floor(t, timedelta(minutes=15)) for t in times), times
 
 
 def test_a_complainant_is_emailed_only_with_an_address_and_consent(
@@ -232,6 +239,7 @@ def test_a_mail_server_that_is_down_never_breaks_the_page(
             continue
         assert row.not_before is not None and as_utc(row.not_before) > now
         assert as_utc(row.created_at) == day_start(row.created_at)  # the day only
+        assert as_utc(row.not_before) == grid_floor(row.not_before, timedelta(minutes=15))
         if row.attempts:
             assert row.attempts == 1
             assert as_utc(row.not_before) > now + timedelta(minutes=9)

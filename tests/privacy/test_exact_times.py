@@ -4,8 +4,9 @@ is timed by a complainant's act.
 A draft, its files, a complainant's session, an API idempotency key, the audit entries of
 a complainant's acts and the emails those acts queue all keep midnight UTC; the deadlines
 the service needs exactly (30 minutes idle, 24 hours) are sealed under the complainant's
-own key. No email leaves inside a complainant's request: what their act queues waits a
-random 5 to 60 minutes for `flask outbox deliver`.
+own key. No email leaves inside a complainant's request: everything one act queues is
+due at the same random quarter-hour boundary 5 to 65 minutes later, for `flask outbox
+deliver`, and an email's `sent_at` is kept to the quarter hour.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from flask_migrate import upgrade
 from sqlalchemy import DateTime, select, text
 
 from mediation import PROJECT_ROOT, create_app
-from mediation.domain.coarse_time import day_end, day_start
+from mediation.domain.coarse_time import day_end, day_start, grid_floor
 from mediation.extensions import db
 from mediation.models.audit import AuditEntry
 from mediation.models.casework import Notification
@@ -60,8 +61,15 @@ COMPLAINANT = Actor.complainant()
 COMPLAINANT_ROWS = (Draft, DraftDocument, ComplainantSession, ApiIdempotencyKey, Notification)
 
 
+QUARTER_HOUR = timedelta(minutes=15)
+
+
 def is_midnight(moment: datetime) -> bool:
     return as_utc(moment) == day_start(moment)
+
+
+def on_the_grid(moment: datetime) -> bool:
+    return as_utc(moment) == grid_floor(moment, QUARTER_HOUR)
 
 
 def times_of(row: Any) -> dict[str, datetime]:
@@ -299,10 +307,20 @@ def test_no_email_leaves_in_a_complainants_request_and_each_waits_a_random_delay
         ("/my-complaint/messages", {"text": seeded.MESSAGE}),
         ("/my-complaint/withdraw", {"text": "Settled", "confirm": "y"}),
     ]
+    seen: set[int] = set()
+    several = 0
     for path, data in acts:
         response = complainant.post(path, data=data)
         assert response.status_code == 302, (path, response.text)
         assert inbox.messages == [], path  # nothing left within the complainant's request
+        # Everything one act queued is due at one moment: recipients comparing the
+        # arrivals of one act's emails learn no more than any one of them.
+        of_this_act = [n for n in pending_after(started) if n.id not in seen]
+        if len({n.recipient_user_id for n in of_this_act}) >= 2:
+            several += 1
+        assert len({as_utc(n.not_before) for n in of_this_act}) <= 1, path
+        seen.update(n.id for n in of_this_act)
+    assert several >= 3  # the statement, the report and withdrawing email several people
     finished = utcnow()
     queued = pending_after(finished)
     recipients = {n.recipient_user_id for n in queued}
@@ -310,9 +328,9 @@ def test_no_email_leaves_in_a_complainants_request_and_each_waits_a_random_delay
     assert {staffed.respondent.id, staffed.officer.id, staffed.mediator.id} <= recipients
     for waiting in queued:
         not_before = as_utc(waiting.not_before)
-        assert started + timedelta(minutes=5) <= not_before <= finished + timedelta(minutes=60)
+        assert started + timedelta(minutes=5) <= not_before <= finished + timedelta(minutes=65)
+        assert on_the_grid(not_before)  # a quarter-hour boundary, not the act's time
         assert is_midnight(waiting.created_at)
-    assert len({n.not_before for n in queued}) > len(queued) // 2  # random, not one moment
     # A staff member's request at once after sends its own mail, not the complainant's.
     respondent = staff_browser(app, staffed.logins["respondent"])
     inbox.messages.clear()
@@ -324,12 +342,50 @@ def test_no_email_leaves_in_a_complainants_request_and_each_waits_a_random_delay
     result = runner.invoke(args=["outbox", "deliver"])
     assert result.exit_code == 0, result.output
     assert len(inbox.messages) == before
-    later = utcnow() + timedelta(minutes=61)
+    later = utcnow() + timedelta(minutes=66)
     monkeypatch.setattr(notifications, "utcnow", lambda: later)
     result = runner.invoke(args=["outbox", "deliver"])
     assert result.exit_code == 0, result.output
     assert f"{len(queued)} sent" in result.output
     assert len(inbox.messages) == before + len(queued)
+    db.session.expire_all()
+    sent = list(db.session.execute(select(Notification).where(Notification.sent_at.isnot(None))))
+    assert len(sent) >= len(queued)
+    for (row,) in sent:  # the staff member's prompt emails too: the quarter hour only
+        assert on_the_grid(row.sent_at), row.sent_at
+        assert as_utc(row.sent_at) <= later
+
+
+def test_one_act_has_one_delivery_time_and_each_act_draws_its_own(
+    app: Flask, driver: Driver, staffed: Staffed
+) -> None:
+    """All the emails of one act (one transaction) share a quarter-hour boundary drawn at
+    random 5 to 65 minutes after it; the next act draws again."""
+    filed = driver.to("in_mediation")
+    filed.case.mediator_id = staffed.mediator.id
+    db.session.commit()
+    due: list[datetime] = []
+    seen = {n.id for n in db.session.execute(select(Notification)).scalars()}
+    for _ in range(30):
+        act = utcnow()
+        for audience in ("case_officers", "mediator", "respondents"):
+            notifications.notify(db.session, filed.case, audience, "urgent", actor=COMPLAINANT)
+        db.session.flush()
+        rows = [n for n in pending_after(act) if n.id not in seen]
+        seen.update(n.id for n in rows)
+        assert {staffed.officer.id, staffed.mediator.id, staffed.respondent.id} <= {
+            n.recipient_user_id for n in rows
+        }
+        moments = {as_utc(n.not_before) for n in rows}
+        assert len(moments) == 1
+        (moment,) = moments
+        assert on_the_grid(moment)
+        assert act + timedelta(minutes=5) <= moment < utcnow() + timedelta(minutes=65)
+        due.append(moment - grid_floor(act, QUARTER_HOUR))
+        db.session.commit()  # the act ends; the next one is another transaction
+    # Random among the 4 boundaries it may reach, not the same one each time (a 4 ** -29
+    # chance that a fair draw fails this).
+    assert len(set(due)) >= 2
 
 
 def test_a_failed_email_is_tried_again_later_by_the_cron_job(
@@ -343,7 +399,7 @@ def test_a_failed_email_is_tried_again_later_by_the_cron_job(
     # What filing through the form or the API queues: after a random delay.
     notifications.notify(db.session, filed.case, "case_officers", "new_case", actor=COMPLAINANT)
     db.session.commit()
-    later = utcnow() + timedelta(minutes=61)
+    later = utcnow() + timedelta(minutes=66)
     monkeypatch.setattr(notifications, "utcnow", lambda: later)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["outbox", "deliver"])
@@ -352,6 +408,7 @@ def test_a_failed_email_is_tried_again_later_by_the_cron_job(
     rows = list(db.session.execute(select(Notification)).scalars())
     assert rows and all(r.attempts == 1 and r.status == "pending" for r in rows)
     assert all(as_utc(r.not_before) >= later + notifications.RETRY_AFTER for r in rows)
+    assert all(on_the_grid(r.not_before) for r in rows)
 
 
 # The upgrade ------------------------------------------------------------------------------
