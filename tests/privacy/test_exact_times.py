@@ -543,15 +543,18 @@ def test_gunicorn_with_the_production_config_logs_no_address_query_or_time(
     try:
         deadline = time.monotonic() + 60
         while True:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                 connection.request("GET", "/healthz")
                 connection.getresponse().read()
-                connection.close()
                 break
             except OSError:
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
+            finally:
+                # Closed however it went: a socket left to the collector while gunicorn
+                # was still booting failed the run with a ResourceWarning.
+                connection.close()
         for path in asked:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
             connection.request("GET", path, headers={"X-Forwarded-For": "203.0.113.9"})
