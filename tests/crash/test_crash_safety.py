@@ -146,13 +146,15 @@ def start_gunicorn(config: dict[str, Any], port: int) -> subprocess.Popen[bytes]
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
                 return server
         except OSError:
             time.sleep(0.2)
+        finally:
+            connection.close()  # never left to the collector (a ResourceWarning fails the run)
     server.kill()
     raise AssertionError("gunicorn did not start")
 
