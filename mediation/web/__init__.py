@@ -8,6 +8,7 @@ import redis
 from flask import (
     Flask,
     Response,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -231,6 +232,7 @@ def _store_unavailable(error: redis.RedisError) -> tuple[Response | str, int, di
     """Redis (the sign-in gates, the limiter's counters, the period's key) down, hanging or
     refusing: every throttled page answers 503 with Retry-After, never a 500, and nothing
     was done. The error's text may name the host; it is not shown."""
+    current_app.logger.warning("The shared store is not answering: %s", type(error).__name__)
     db.session.rollback()
     body, code = error_response(503)
     return body, code, {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
