@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -39,12 +39,24 @@ def hanging_port() -> Iterator[int]:
         yield int(server.getsockname()[1])
 
 
-def app_on(app_config: dict[str, Any], url: str) -> Flask:
-    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": url})
-    with app.app_context():
-        if ON_POSTGRES:
-            _empty_postgres(app)
-    return app
+@pytest.fixture
+def app_on(app_config: dict[str, Any]) -> Iterator[Callable[[str], Flask]]:
+    """Makes an app with throttling on over the store at a URL; closes its database."""
+    made: list[Flask] = []
+
+    def make(url: str) -> Flask:
+        app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": url})
+        with app.app_context():
+            if ON_POSTGRES:
+                _empty_postgres(app)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def timed(send: Any) -> Any:
@@ -84,15 +96,15 @@ def every_throttled_kind(app: Flask, client: FlaskClient) -> None:
     assert int(api.headers["Retry-After"]) > 0
 
 
-def test_redis_down_answers_503_quickly_never_500(app_config: dict[str, Any]) -> None:
-    app = app_on(app_config, f"redis://127.0.0.1:{closed_port()}/0")
+def test_redis_down_answers_503_quickly_never_500(app_on: Callable[[str], Flask]) -> None:
+    app = app_on(f"redis://127.0.0.1:{closed_port()}/0")
     every_throttled_kind(app, app.test_client())
 
 
 def test_redis_hanging_answers_503_within_the_timeout(
-    app_config: dict[str, Any], hanging_port: int
+    app_on: Callable[[str], Flask], hanging_port: int
 ) -> None:
-    app = app_on(app_config, f"redis://127.0.0.1:{hanging_port}/0")
+    app = app_on(f"redis://127.0.0.1:{hanging_port}/0")
     every_throttled_kind(app, app.test_client())
 
 
@@ -140,10 +152,10 @@ def test_a_store_that_gives_no_key_is_a_named_error(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_store_error_during_sign_in_is_a_503(
-    app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app_on: Callable[[str], Flask], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Whatever the store raises, the page is the busy page (memory store, raising)."""
-    app = app_on(app_config, "memory://")
+    app = app_on("memory://")
     officer = StaffFactory(app)("case_officer")
     with app.app_context():
         from mediation.shared_store import store
@@ -158,6 +170,3 @@ def test_a_store_error_during_sign_in_is_a_503(
         "/sign-in", data={"email": officer.email, "password": officer.password}
     )
     assert_busy_page(response)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
