@@ -53,6 +53,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     else:
         app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        # A hanging Redis must not hold a worker until gunicorn's timeout (see shared_store).
+        from mediation.shared_store import REDIS_TIMEOUT_SECONDS
+
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS",
+            {
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        )
 
     if app.config.get("TRUSTED_PROXIES"):
         # Behind a reverse proxy, take the client address from its X-Forwarded-For header.

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from mediation.domain.client_addresses import throttle_address
 from mediation.shared_store import client_digest
 
 # Stable constraint names so that migrations behave the same on SQLite and PostgreSQL.
@@ -31,8 +32,9 @@ class Base(DeclarativeBase):
 
 
 def client_address() -> str:
-    """The client's address as seen by this app (a proxy must set it via ProxyFix)."""
-    return request.remote_addr or "unknown"
+    """The client's address as seen by this app (a proxy must set it via ProxyFix), as
+    throttling counts it: an IPv6 address by its /64 (domain/client_addresses.py)."""
+    return throttle_address(request.remote_addr or "unknown")
 
 
 db = SQLAlchemy(model_class=Base)
@@ -49,6 +51,7 @@ def limit_key(kind: str, value: str) -> str:
 
 
 def client_limit_key() -> str:
+    """The limiter's key for this client: its address as throttling counts it."""
     return limit_key("client", client_address())
 
 

@@ -18,6 +18,15 @@ period lasts, whoever holds Redis holds the key, as they hold the counters.
 A gate counts attempts and makes the next one wait (see domain/backoff.py). An attempt is
 reserved, counted as if it failed, atomically before the slow check it is for runs, so that
 attempts sent together cannot all pass one open gate; a success then gives its count back.
+
+A gate's count does not restart when the period's key changes (at 00:00 UTC by default):
+the previous period's key is kept `CARRY_SECONDS` (an hour, the longest gate window) past
+its period, and while it is, reserving on a gate reads the same gate under that key too and
+carries its count over. After that the old key expires, as do the gates counted under it,
+so nothing links them any more.
+
+Redis is asked with short timeouts; an error of it (down, hanging, refusing) is a
+`redis.RedisError`, which the web layer answers with a 503 and Retry-After, never a 500.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import NamedTuple, cast
 
 import redis
 from flask import Flask, current_app, g
@@ -39,6 +48,24 @@ from mediation.domain.backoff import Backoff
 EXTENSION = "mediation_shared_store"
 # A worker whose clock runs a little behind still finds the period's key it is using.
 PERIOD_GRACE_SECONDS = 300
+# The previous period's key is kept this long into the next period, so that the gates
+# counted under it still count (no fresh allowance at midnight): the longest gate window.
+CARRY_SECONDS = 60 * 60
+# Redis answers in a millisecond: a worker waits at most this long for it, not until
+# gunicorn's timeout.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+class StoreUnavailable(redis.RedisError):
+    """The shared store did not give the period's key: answered as Redis being down."""
+
+
+class GateName(NamedTuple):
+    """What names a gate before it is hashed: its kind and what it counts (an address, a
+    reference typed …)."""
+
+    kind: str
+    parts: tuple[str, ...]
 
 
 class SharedStore(ABC):
@@ -53,9 +80,22 @@ class SharedStore(ABC):
         at `expires_at` (a Unix time)."""
 
     @abstractmethod
-    def reserve(self, gates: Sequence[str], backoff: Backoff, now: float) -> float:
+    def existing_period_secret(self, period: int) -> bytes | None:
+        """This period's key if it is still held; never makes one."""
+
+    @abstractmethod
+    def reserve(
+        self,
+        gates: Sequence[str],
+        backoff: Backoff,
+        now: float,
+        carried: Sequence[str | None] = (),
+    ) -> float:
         """Count one attempt on every gate at once, or on none: the seconds still to wait
-        while any gate is waiting (nothing counted then), else 0 once all are counted."""
+        while any gate is waiting (nothing counted then), else 0 once all are counted.
+
+        `carried`, beside `gates`, names each gate as the previous period counted it (or
+        None): a live count there carries over (the larger count, the later attempt)."""
 
     @abstractmethod
     def release(self, gate: str) -> None:
@@ -91,15 +131,36 @@ class MemoryStore(SharedStore):
                 self._secrets[period] = found
             return found[0]
 
-    def reserve(self, gates: Sequence[str], backoff: Backoff, now: float) -> float:
+    def existing_period_secret(self, period: int) -> bytes | None:
+        with self._lock:
+            found = self._secrets.get(period)
+            if found is None or found[1] <= self.clock():
+                return None
+            return found[0]
+
+    def reserve(
+        self,
+        gates: Sequence[str],
+        backoff: Backoff,
+        now: float,
+        carried: Sequence[str | None] = (),
+    ) -> float:
         with self._lock:
             self._drop_stale(now)
             counts = []
             wait = 0.0
-            for gate in gates:
+            olds = list(carried) or [None] * len(gates)
+            for gate, old in zip(gates, olds, strict=True):
                 failures, last_at, _ = self._gates.get(gate, (0, 0.0, 0))
-                counts.append(backoff.live(failures, last_at, now))
-                wait = max(wait, backoff.wait(counts[-1], last_at, now))
+                failures = backoff.live(failures, last_at, now)
+                if old is not None:
+                    old_failures, old_at, _ = self._gates.get(old, (0, 0.0, 0))
+                    old_failures = backoff.live(old_failures, old_at, now)
+                    if old_failures > 0:
+                        failures = max(failures, old_failures)
+                        last_at = max(last_at, old_at)
+                counts.append(failures)
+                wait = max(wait, backoff.wait(failures, last_at, now))
             if wait > 0:
                 return wait
             for gate, failures in zip(gates, counts, strict=True):
@@ -142,13 +203,24 @@ local free = tonumber(ARGV[2])
 local first = tonumber(ARGV[3])
 local cap = tonumber(ARGV[4])
 local window = tonumber(ARGV[5])
+-- KEYS: the gates, then each gate under the previous period's key (or itself again).
+local k = #KEYS / 2
 local counts = {}
 local wait = 0
-for i, key in ipairs(KEYS) do
+local function live(key)
   local state = redis.call('HMGET', key, 'n', 't')
   local n = tonumber(state[1]) or 0
   local t = tonumber(state[2]) or 0
   if n > 0 and now - t > window then n = 0 end
+  return n, t
+end
+for i = 1, k do
+  local n, t = live(KEYS[i])
+  local old_n, old_t = live(KEYS[k + i])
+  if old_n > 0 then
+    if old_n > n then n = old_n end
+    if old_t > t then t = old_t end
+  end
   counts[i] = n
   if n > 0 then
     local delay = 0
@@ -158,9 +230,9 @@ for i, key in ipairs(KEYS) do
   end
 end
 if wait > 0 then return tostring(wait) end
-for i, key in ipairs(KEYS) do
-  redis.call('HSET', key, 'n', counts[i] + 1, 't', ARGV[1])
-  redis.call('PEXPIRE', key, math.ceil(window * 1000))
+for i = 1, k do
+  redis.call('HSET', KEYS[i], 'n', counts[i] + 1, 't', ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000))
 end
 return '0'
 """
@@ -177,7 +249,11 @@ class RedisStore(SharedStore):
 
     def __init__(self, url: str, prefix: str, clock: Callable[[], float] = time.time) -> None:
         super().__init__(clock)
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=5)
+        self.client = redis.Redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
         self.prefix = prefix
         self._reserve = self.client.register_script(_RESERVE)
         self._release = self.client.register_script(_RELEASE)
@@ -191,12 +267,37 @@ class RedisStore(SharedStore):
             pipe.set(key, secrets.token_bytes(32), nx=True, pxat=int(expires_at * 1000))
             pipe.get(key)
             _, value = pipe.execute()
-        return cast(bytes, value)
+        if value is None:
+            # Redis found `expires_at` already past: this worker's clock is behind Redis's
+            # by more than the grace. Keep the key a grace from Redis's own now instead.
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.set(key, secrets.token_bytes(32), nx=True, px=PERIOD_GRACE_SECONDS * 1000)
+                pipe.get(key)
+                _, value = pipe.execute()
+        if not isinstance(value, bytes):
+            raise StoreUnavailable("The shared store gave no key for this period.")
+        return value
 
-    def reserve(self, gates: Sequence[str], backoff: Backoff, now: float) -> float:
+    def existing_period_secret(self, period: int) -> bytes | None:
+        value = self.client.get(f"{self.prefix}/client-key/{period}")
+        return value if isinstance(value, bytes) else None
+
+    def reserve(
+        self,
+        gates: Sequence[str],
+        backoff: Backoff,
+        now: float,
+        carried: Sequence[str | None] = (),
+    ) -> float:
         args: list[str | int] = [repr(now), backoff.free, backoff.first_seconds]
         args += [backoff.max_seconds, backoff.window_seconds]
-        answer = self._reserve(keys=[self._gate(gate) for gate in gates], args=args)
+        olds = list(carried) or [None] * len(gates)
+        keys = [self._gate(gate) for gate in gates]
+        keys += [
+            self._gate(old if old is not None else gate)
+            for gate, old in zip(gates, olds, strict=True)
+        ]
+        answer = self._reserve(keys=keys, args=args)
         return float(answer)
 
     def release(self, gate: str) -> None:
@@ -235,6 +336,12 @@ def store() -> SharedStore:
     return cast(SharedStore, current_app.extensions[EXTENSION])
 
 
+def _carry(length: int) -> float:
+    """How long a period's key outlives its period: the gates' longest window, and never
+    more than a tenth of the period (tests use periods of seconds)."""
+    return min(max(PERIOD_GRACE_SECONDS, CARRY_SECONDS), length / 10)
+
+
 def _period_secret() -> bytes:
     shared = store()
     length = int(current_app.config["CLIENT_KEY_PERIOD"])
@@ -242,15 +349,53 @@ def _period_secret() -> bytes:
     cached = g.get("client_key_period")
     if cached is not None and cached[0] == period:
         return cast(bytes, cached[1])
-    grace = min(PERIOD_GRACE_SECONDS, length / 10)
-    secret = shared.period_secret(period, (period + 1) * length + grace)
+    secret = shared.period_secret(period, (period + 1) * length + _carry(length))
     g.client_key_period = (period, secret)
     return secret
+
+
+def _previous_secret() -> bytes | None:
+    """The previous period's key while gates counted under it may still count, else None."""
+    shared = store()
+    length = int(current_app.config["CLIENT_KEY_PERIOD"])
+    now = shared.clock()
+    period = int(now // length)
+    if now - period * length >= _carry(length):
+        return None
+    return shared.existing_period_secret(period - 1)
+
+
+def _digest(secret: bytes, kind: str, parts: Sequence[str]) -> str:
+    message = "\x00".join(("client-digest", kind, *parts)).encode("utf-8", "surrogatepass")
+    digest = hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+    return f"{kind}:{digest}"
 
 
 def client_digest(kind: str, *parts: str) -> str:
     """A keyed hash of what names a client (its address, with what it typed) under this
     period's random key: the same for every worker until the period ends, then unlinkable."""
-    message = "\x00".join(("client-digest", kind, *parts)).encode("utf-8", "surrogatepass")
-    digest = hmac.new(_period_secret(), message, hashlib.sha256).hexdigest()[:32]
-    return f"{kind}:{digest}"
+    return _digest(_period_secret(), kind, parts)
+
+
+def reserve_gates(names: Sequence[GateName], backoff: Backoff, now: float) -> float:
+    """Reserve an attempt on these gates (SharedStore.reserve), the previous period's counts
+    carried over while its key is kept: the seconds to wait, or 0 once counted."""
+    previous = _previous_secret()
+    gates = [client_digest(name.kind, *name.parts) for name in names]
+    carried: list[str | None] = [
+        None if previous is None else _digest(previous, name.kind, name.parts) for name in names
+    ]
+    return store().reserve(gates, backoff, now, carried)
+
+
+def forget_gate(name: GateName) -> None:
+    """Clear a gate's count, under this period's key and the previous one's."""
+    previous = _previous_secret()
+    store().forget(client_digest(name.kind, *name.parts))
+    if previous is not None:
+        store().forget(_digest(previous, name.kind, name.parts))
+
+
+def release_gate(name: GateName) -> None:
+    """Give back one attempt counted on a gate (it succeeded)."""
+    store().release(client_digest(name.kind, *name.parts))

@@ -31,6 +31,7 @@ from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
 from mediation.domain.backoff import Backoff
+from mediation.domain.client_addresses import throttle_address
 from mediation.domain.coarse_time import day_end, day_start
 from mediation.models.cases import Case
 from mediation.models.intake import ComplainantSession
@@ -39,7 +40,7 @@ from mediation.services import complainant_key_upgrade, complaints, sealed_clock
 from mediation.services.complaints import normalise_reference
 from mediation.services.errors import ServiceError
 from mediation.services.intake_rules import printable
-from mediation.shared_store import client_digest, store
+from mediation.shared_store import GateName, client_digest, forget_gate, release_gate, reserve_gates
 from mediation.vault import (
     KeyPair,
     VaultError,
@@ -81,19 +82,30 @@ def delay_after(failures: int) -> int:
     return BACKOFF.delay_after(failures)
 
 
-def throttle_keys(reference: str, client: str) -> tuple[str, str]:
+def throttle_gates(reference: str, client: str) -> tuple[GateName, GateName]:
     """The gates of the normalised reference typed from this client, and of the client
-    address: keyed hashes under the period's random key."""
+    address (an IPv6 one by its /64), before they are hashed."""
+    address = throttle_address(client)
     return (
-        client_digest("complainant-reference-from-client", normalise_reference(reference), client),
-        client_digest("complainant-client", client),
+        GateName("complainant-reference-from-client", (normalise_reference(reference), address)),
+        GateName("complainant-client", (address,)),
     )
 
 
-def reserve_attempt(gates: tuple[str, ...], now: datetime) -> None:
+def throttle_keys(reference: str, client: str) -> tuple[str, str]:
+    """The gates of the normalised reference typed from this client, and of the client
+    address: keyed hashes under the period's random key."""
+    reference_gate, client_gate = throttle_gates(reference, client)
+    return (
+        client_digest(reference_gate.kind, *reference_gate.parts),
+        client_digest(client_gate.kind, *client_gate.parts),
+    )
+
+
+def reserve_attempt(gates: tuple[GateName, ...], now: datetime) -> None:
     """Count this attempt on every gate before the passphrase is tried, or refuse it
     (without trying the passphrase, and counting nothing) while any gate is waiting."""
-    wait = store().reserve(gates, BACKOFF, now.timestamp())
+    wait = reserve_gates(gates, BACKOFF, now.timestamp())
     if wait > 0:
         raise SignInThrottled(max(1, math.ceil(wait)))
 
@@ -129,17 +141,16 @@ def sign_in(
     """
     # What cannot be typed cannot be right; it must not reach the database either.
     reference, passphrase = printable(reference, 40), printable(passphrase, 300)
-    reference_key, client_key = throttle_keys(reference, client)
-    reserve_attempt((reference_key, client_key), now)
+    reference_gate, client_gate = throttle_gates(reference, client)
+    reserve_attempt((reference_gate, client_gate), now)
     case, keypair = complaints.complainant_keypair(session, reference, passphrase)
     # A case still on the heavy parameters it was filed with moves to today's, now that
     # the passphrase is here; the session holds the key it ends with.
     keypair = complainant_key_upgrade.upgrade_on_sign_in(session, case, passphrase, keypair)
     # The real complainant got in: their own slips at this reference no longer count, and
     # this attempt is not a failure of their connection's.
-    gates = store()
-    gates.forget(reference_key)
-    gates.release(client_key)
+    forget_gate(reference_gate)
+    release_gate(client_gate)
     session.execute(delete(ComplainantSession).where(ComplainantSession.expires_at <= now))
     # The blob's readable expiry is the midnight after the longest deadline, so that it
     # does not say when the complainant signed in; the exact one is in the sealed clock.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from flask import (
     Flask,
     Response,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -63,7 +65,14 @@ ERROR_TEXT: dict[int, tuple[str, str]] = {
         "Sorry, there is a problem with the service",
         "Try again later. What you have already sent us is safe.",
     ),
+    503: (
+        "Sorry, the service is busy",
+        "Part of the service is not answering just now. Wait a minute and try again: "
+        "nothing you have already sent us is lost.",
+    ),
 }
+# How long a client is told to wait when the shared store (Redis) is not answering.
+STORE_RETRY_AFTER_SECONDS = 30
 
 
 class RowId(IntegerConverter):
@@ -158,6 +167,7 @@ def register_web(app: Flask) -> None:
     app.register_error_handler(VaultError, _vault_error)
     app.register_error_handler(SignInAgain, _sign_in_again)
     app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(redis.RedisError, _store_unavailable)
 
 
 def _load_user(user_id: str) -> StaffUser | None:
@@ -238,6 +248,16 @@ def _vault_error(error: VaultError) -> WerkzeugResponse | tuple[Response | str, 
         return _sign_in_again(error)
     db.session.rollback()
     return error_response(422, str(error))
+
+
+def _store_unavailable(error: redis.RedisError) -> tuple[Response | str, int, dict[str, str]]:
+    """Redis (the sign-in gates, the limiter's counters, the period's key) down, hanging or
+    refusing: every throttled page answers 503 with Retry-After, never a 500, and nothing
+    was done. The error's text may name the host; it is not shown."""
+    current_app.logger.warning("The shared store is not answering: %s", type(error).__name__)
+    db.session.rollback()
+    body, code = error_response(503)
+    return body, code, {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
 
 
 def _service_error(error: ServiceError) -> tuple[Response | str, int]:

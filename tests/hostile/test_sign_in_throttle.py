@@ -272,3 +272,151 @@ def test_each_store_applies_the_rule_the_domain_states(gated_app: Flask) -> None
     # gate; a gate after its window.
     expected += [0, 0, 0, 0]
     assert [round(answer, 3) for answer in answers] == expected
+
+
+def test_addresses_in_one_ipv6_64_share_a_gate(gated_app: Flask) -> None:
+    """The issue: each of an attacker's 2**64 addresses had a gate of its own."""
+    now = datetime.now(UTC)
+    free = complainant_sessions.FREE_FAILURES
+    with gated_app.app_context():
+        for n in range(free):  # each guess from another address of one /64
+            gates = complainant_sessions.throttle_gates(f"CM-AAAA-AA{n:02d}", f"2001:db8:7:8::{n}")
+            complainant_sessions.reserve_attempt(gates, now)
+        same_64 = complainant_sessions.throttle_gates("CM-AAAA-AA99", "2001:db8:7:8:ffff::1")
+        with pytest.raises(SignInThrottled):
+            complainant_sessions.reserve_attempt(same_64, now)
+        other_64 = complainant_sessions.throttle_gates("CM-AAAA-AA99", "2001:db8:7:9::1")
+        complainant_sessions.reserve_attempt(other_64, now)  # another client: not waiting
+        mapped = complainant_sessions.throttle_keys("CM-AAAA-AA99", "::ffff:192.0.2.7")
+        assert mapped == complainant_sessions.throttle_keys("CM-AAAA-AA99", "192.0.2.7")
+    from mediation.extensions import client_limit_key
+
+    def limit_key_of(address: str) -> str:
+        with gated_app.test_request_context(environ_base={"REMOTE_ADDR": address}):
+            return client_limit_key()
+
+    assert limit_key_of("2001:db8:7:8::1") == limit_key_of("2001:db8:7:8:abcd::2")
+    assert limit_key_of("2001:db8:7:8::1") != limit_key_of("2001:db8:7:9::1")
+    assert limit_key_of("::ffff:192.0.2.7") == limit_key_of("192.0.2.7")
+
+
+def test_the_limiters_counts_are_shared_by_one_ipv6_64(gated_app: Flask) -> None:
+    """The API's request limit, counted by the limiter: a new address in the same /64 is
+    refused once the limit is used up."""
+    gated_app.config["API_REQUEST_LIMIT"] = "3 per hour"
+    client = gated_app.test_client()
+    statuses = [
+        client.post(
+            "/api/v1/complainant/sessions",
+            json={"reference": "CM-AAAA-AAAA", "passphrase": WRONG},
+            environ_base={"REMOTE_ADDR": f"2001:db8:9:9::{n + 1}"},
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses[-1] == 429 and 429 not in statuses[:3]
+    elsewhere = client.post(
+        "/api/v1/complainant/sessions",
+        json={"reference": "CM-AAAA-AAAA", "passphrase": WRONG},
+        environ_base={"REMOTE_ADDR": "2001:db8:9:a::1"},
+    )
+    assert elsewhere.status_code != 429
+
+
+def test_a_device_cookie_expires_and_ends_with_the_password_or_the_account(
+    gated_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue: a device cookie counted for ever, whatever happened to the account."""
+    from itsdangerous import TimestampSigner
+
+    from mediation.models.staff import StaffUser
+
+    make_staff = StaffFactory(gated_app)
+    officer, other = make_staff("case_officer"), make_staff("mediator")
+    cookie = signed_in_device(gated_app, officer).get_cookie(
+        staff_sign_in.DEVICE_COOKIE, path="/sign-in"
+    )
+    other_cookie = signed_in_device(gated_app, other).get_cookie(
+        staff_sign_in.DEVICE_COOKIE, path="/sign-in"
+    )
+    assert cookie is not None and other_cookie is not None
+    lifetime = staff_sign_in.DEVICE_LIFETIME.total_seconds()
+    real = TimestampSigner.get_timestamp
+    with gated_app.app_context():
+        assert staff_sign_in.known_device(db.session, officer.email, cookie.value)
+        for age, known in ((lifetime - 86400, True), (lifetime + 86400, False)):
+            monkeypatch.setattr(
+                TimestampSigner,
+                "get_timestamp",
+                lambda self, age=age: int(real(self) + age),
+            )
+            assert staff_sign_in.known_device(db.session, officer.email, cookie.value) is known
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", real)
+        # A password changed (a new hash): the cookie from before no longer counts.
+        user = db.session.get(StaffUser, officer.id)
+        assert user is not None
+        user.password_hash = accounts.hash_login_password("a new password entirely")
+        db.session.commit()
+        assert not staff_sign_in.known_device(db.session, officer.email, cookie.value)
+        # Every session ended (a reset or a sign-out everywhere bumps the version).
+        assert staff_sign_in.known_device(db.session, other.email, other_cookie.value)
+        colleague = db.session.get(StaffUser, other.id)
+        assert colleague is not None
+        colleague.session_version += 1
+        db.session.commit()
+        assert not staff_sign_in.known_device(db.session, other.email, other_cookie.value)
+    # Deactivated: a fresh cookie of a third account stops counting.
+    third = make_staff("analyst")
+    third_cookie = signed_in_device(gated_app, third).get_cookie(
+        staff_sign_in.DEVICE_COOKIE, path="/sign-in"
+    )
+    assert third_cookie is not None
+    with gated_app.app_context():
+        assert staff_sign_in.known_device(db.session, third.email, third_cookie.value)
+        account = db.session.get(StaffUser, third.id)
+        assert account is not None
+        account.active = False
+        db.session.commit()
+        assert not staff_sign_in.known_device(db.session, third.email, third_cookie.value)
+
+
+def test_gate_counts_carry_over_the_period_key_change(gated_app: Flask) -> None:
+    """The issue: every count restarted at 00:00 UTC, when the period's key changes, so an
+    attacker had a double allowance at midnight. Now a gate's count carries over while the
+    previous period's key is kept (an hour), and after that nothing links the two."""
+    from mediation.shared_store import CARRY_SECONDS
+
+    length = int(gated_app.config["CLIENT_KEY_PERIOD"])
+    boundary = (int(time.time()) // length + 1) * length
+    free = complainant_sessions.FREE_FAILURES
+    moment = [boundary - 1.0]
+
+    def at(seconds: float) -> datetime:
+        moment[0] = seconds
+        return datetime.fromtimestamp(seconds, UTC)
+
+    def attempt(seconds: float, address: str = "203.0.113.77") -> str:
+        with gated_app.app_context():
+            store().clock = lambda: moment[0]
+            gates = complainant_sessions.throttle_gates("CM-BBBB-BBBB", address)
+            try:
+                complainant_sessions.reserve_attempt(gates, at(seconds))
+            except SignInThrottled:
+                return "waits"
+            return "counted"
+
+    before = [attempt(boundary - 1.0) for _ in range(free + 1)]
+    assert before == ["counted"] * free + ["waits"]
+    # Just past midnight, 1.5 s later: the 1 s wait is over, one more is counted, and the
+    # next waits as it would have without the key change (not three fresh free ones).
+    after = [attempt(boundary + 0.5) for _ in range(free)]
+    assert after == ["counted"] + ["waits"] * (free - 1)
+    # Once the previous key is no longer kept, the new period's own counts alone apply.
+    later = boundary + CARRY_SECONDS + 10
+    with gated_app.app_context():
+        store().clock = lambda: later
+        assert store().existing_period_secret(boundary // length - 1) is None or (
+            # Redis expires keys by its own clock, which the test cannot move.
+            gated_app.config["RATELIMIT_STORAGE_URI"].startswith("redis")
+        )
+    fresh = [attempt(later, "203.0.113.78") for _ in range(free + 1)]
+    assert fresh == ["counted"] * free + ["waits"]
