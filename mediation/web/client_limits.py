@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 
 from flask import current_app, request, session
 from flask_login import current_user
@@ -34,20 +33,21 @@ def allowed(setting: str) -> bool:
     """Count one more against the client's limit named by a setting (DRAFT_RATE_LIMIT,
     DRAFT_PAGE_RATE_LIMIT, PUBLIC_POST_RATE_LIMIT, UPLOAD_RATE_LIMIT); False once it is
     used up. Counted on the sign-in limits' store, under a keyed hash of the address."""
-    return _each_window(setting, limiter.limiter.hit)
+    return _each_window(setting, count=True)
 
 
 def within(setting: str) -> bool:
     """Whether the client's limit named by a setting would let one more through, counting
     nothing: checked before costly work whose request `allowed` counts only once it is
     known to be valid."""
-    return _each_window(setting, limiter.limiter.test)
+    return _each_window(setting, count=False)
 
 
-def _each_window(setting: str, check: Callable[..., bool]) -> bool:
+def _each_window(setting: str, *, count: bool) -> bool:
     config = current_app.config
     if not config["RATELIMIT_ENABLED"]:
-        return True
+        return True  # and the limiter, never set up, has no store to ask
+    check = limiter.limiter.hit if count else limiter.limiter.test
     key = client_limit_key()
     return all(
         check(item, "client-limit", setting, key) for item in parse_many(str(config[setting]))
