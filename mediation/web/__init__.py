@@ -254,7 +254,12 @@ def _store_unavailable(error: redis.RedisError) -> tuple[Response | str, int, di
     """Redis (the sign-in gates, the limiter's counters, the period's key) down, hanging or
     refusing: every throttled page answers 503 with Retry-After, never a 500, and nothing
     was done. The error's text may name the host; it is not shown."""
-    current_app.logger.warning("The shared store is not answering: %s", type(error).__name__)
+    if isinstance(error, redis.ConnectionError | redis.TimeoutError | redis.BusyLoadingError):
+        current_app.logger.warning("The shared store is not answering: %s", type(error).__name__)
+    else:
+        # Not an outage but a refusal (a script's error, a wrong key type): still no 500 for
+        # the user, but logged in full, since it is a fault of ours to mend.
+        current_app.logger.error("The shared store refused a command", exc_info=error)
     db.session.rollback()
     body, code = error_response(503)
     return body, code, {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
