@@ -779,15 +779,17 @@ def _embedded_picture(
 ) -> int:
     """A JPEG or PNG picture inside a document without its EXIF (a photo pasted into a
     document keeps its GPS position), XMP and text notes; one that cannot be read is kept
-    as it is, as the document would show it, but a JPEG too large to clean refuses the
-    document. A PNG's chunks are stripped without decoding it, so it costs no pixels.
+    as it is only with the complainant's consent (it refuses the document, as a JPEG too
+    large to clean does). A PNG's chunks are stripped without decoding it, so it costs no pixels.
     Returns the pixels cleaned so far in this document."""
     data = package.read(entry)
     if data.startswith(png_chunks.SIGNATURE):
         try:
             picture = _strip_png_chunks(data)
-        except (png_chunks.DamagedPng, SyntaxError, ValueError, OSError, EOFError):
-            picture = Cleaned(data, ())
+        except (png_chunks.DamagedPng, SyntaxError, ValueError, OSError, EOFError) as exc:
+            # Kept as it was, it would keep whatever notes or GPS position it carries while
+            # the complainant is told the file was cleaned (found in review).
+            raise _unreadable_picture() from exc
         removed += [f"a picture's {label}" for label in picture.removed]
         cleaned.writestr(_entry(entry.filename, zipfile.ZIP_STORED), picture.content)
         return pixels
@@ -799,8 +801,8 @@ def _embedded_picture(
         if exc.reason.startswith("the picture "):
             raise _too_many_pixels("a picture inside it") from exc
         raise
-    except NotCleanable:
-        picture, size = Cleaned(data, ()), 0
+    except NotCleanable as exc:
+        raise _unreadable_picture() from exc
     pixels += size
     removed += [f"a picture's {label}" for label in picture.removed]
     cleaned.writestr(_entry(entry.filename, zipfile.ZIP_STORED), picture.content)
@@ -808,6 +810,13 @@ def _embedded_picture(
 
 
 _PNG_TEXT = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def _unreadable_picture() -> NotCleanable:
+    return NotCleanable(
+        "a picture inside it could not be read, so the details it may carry (such as where "
+        "a photo was taken) could not be removed."
+    )
 
 
 def _strip_png_chunks(content: bytes) -> Cleaned:

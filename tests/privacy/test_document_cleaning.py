@@ -216,14 +216,23 @@ def test_a_photo_pasted_into_a_document_loses_its_exif_but_keeps_its_orientation
     assert dict(picture.getexif()) == {0x0112: 6}
 
 
-def test_a_picture_inside_a_document_that_cannot_be_read_is_kept_as_it_is() -> None:
+def test_a_picture_inside_a_document_that_cannot_be_read_refuses_the_document() -> None:
+    """It was kept as it was, with whatever notes or GPS position it carried, while the
+    complainant was told the file had been cleaned (found in review): now the document
+    is refused as one that cannot be cleaned, kept only with the complainant's consent."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
         package.writestr("mimetype", "application/vnd.oasis.opendocument.text")
         package.writestr("content.xml", "<x/>")
         package.writestr("Pictures/odd.jpg", b"\xff\xd8\xff not a picture")
-    cleaned = clean_document("notes.odt", out.getvalue())
-    assert unpacked(cleaned.content)["Pictures/odd.jpg"] == b"\xff\xd8\xff not a picture"
+    with pytest.raises(NotCleanable, match="a picture inside it could not be read"):
+        clean_document("notes.odt", out.getvalue())
+    damaged_png = io.BytesIO()
+    with zipfile.ZipFile(damaged_png, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/media/image1.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dtEXtcut")
+    with pytest.raises(NotCleanable, match="a picture inside it could not be read"):
+        clean_document("letter.docx", damaged_png.getvalue())
 
 
 def test_a_document_with_too_many_pixels_of_pictures_is_refused(
@@ -507,7 +516,8 @@ def test_a_png_inside_a_document_is_not_decoded_and_a_huge_one_costs_nothing() -
     cleaned = clean_document("report.docx", docx_with_part("word/media/big.png", huge))
     assert unpacked(cleaned.content)["word/media/big.png"] == huge
     assert png_chunks.read_chunks(huge)[-1].kind == b"IEND"  # a whole PNG
-    # One whose chunks are damaged is kept as the document would show it.
+    # One whose chunks are damaged could keep notes no one can strip: the document is
+    # refused as one that cannot be cleaned (kept only with the complainant's consent).
     damaged = huge[:40]
-    cleaned = clean_document("report.docx", docx_with_part("word/media/bad.png", damaged))
-    assert unpacked(cleaned.content)["word/media/bad.png"] == damaged
+    with pytest.raises(NotCleanable, match="a picture inside it could not be read"):
+        clean_document("report.docx", docx_with_part("word/media/bad.png", damaged))
