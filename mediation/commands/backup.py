@@ -43,18 +43,29 @@ def restore(source: Path) -> None:
     except backups.BackupError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    click.echo(f"Restored {source}.")
-    # The retention purge below reads the tables as the code knows them: a backup made by
-    # an older version is brought up to date first (nothing to do when it is as new).
-    upgrade()
-    # A backup older than migration 0020 had no queue version: the upgrade made one with a
-    # token of its own.
-    if inspect(db.engine).has_table("queue_version"):
-        backups.new_queue_token(database())
+    try:
+        # The retention purge below reads the tables as the code knows them: a backup made
+        # by an older version is brought up to date first (nothing to do when it is as new).
+        upgrade()
+        # A backup older than migration 0020 had no queue version: the upgrade made one
+        # with a token of its own.
+        if inspect(db.engine).has_table("queue_version"):
+            backups.new_queue_token(database())
+            db.session.commit()
+        # The backup still holds the sealed keys of cases shredded since it was made (and
+        # of cases that passed their retention since): shredded again before anyone can
+        # open them.
+        purged = vault_admin.purge_expired(database())
         db.session.commit()
-    # The backup still holds the sealed keys of cases shredded since it was made (and of
-    # cases that passed their retention since): shredded again before anyone can open them.
-    purged = vault_admin.purge_expired(database())
-    db.session.commit()
+    except Exception:
+        db.session.rollback()
+        click.echo(
+            f"Error: {source} was loaded, but the cases past retention were NOT destroyed "
+            "again. Do not start the workers: run `flask db upgrade` and `flask vault "
+            "purge-expired` first.",
+            err=True,
+        )
+        raise
+    click.echo(f"Restored {source}.")
     click.echo(f"Retention: destroyed the keys of {len(purged)} cases closed past retention.")
     click.echo("Next: `flask audit verify`; then start the workers.")
