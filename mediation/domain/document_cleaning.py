@@ -65,6 +65,23 @@ BEFORE_UPLOAD_NOTICE = (
 )
 
 
+# What Pillow (and the PNG chunk reader) raise for bytes that are not a picture they can
+# read: one list, so that every place that reads a picture refuses the same things.
+_UNREADABLE_PICTURE: tuple[type[Exception], ...] = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+)
+# A picture decoded (its compressed data may be cut), and a PNG read chunk by chunk.
+_UNREADABLE_IMAGE_DATA: tuple[type[Exception], ...] = (*_UNREADABLE_PICTURE, zlib.error)
+_UNREADABLE_PNG_CHUNKS: tuple[type[Exception], ...] = (
+    png_chunks.DamagedPng,
+    *_UNREADABLE_PICTURE,
+)
+
+
 class NotCleanable(Exception):
     """A file whose details we cannot remove; `reason` says why, in words for its sender."""
 
@@ -311,14 +328,7 @@ def _clean_picture(
             raise
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise _too_many_pixels("the picture") from exc
-        except (
-            UnidentifiedImageError,
-            OSError,
-            SyntaxError,
-            ValueError,
-            EOFError,
-            zlib.error,
-        ) as exc:
+        except _UNREADABLE_IMAGE_DATA as exc:
             raise NotCleanable("we could not read it as a JPEG or PNG picture.") from exc
     return Cleaned(out.getvalue(), _unique(removed)), image.width * image.height
 
@@ -460,13 +470,7 @@ def _strip_pdf_jpeg(stream: pikepdf.Stream, pixels_left: int) -> tuple[list[str]
             raise
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise _too_many_pixels("a picture inside it") from exc
-        except (
-            UnidentifiedImageError,
-            OSError,
-            SyntaxError,
-            ValueError,
-            EOFError,
-        ):
+        except _UNREADABLE_PICTURE:
             return [], 0  # not a picture Pillow reads: it carries nothing Pillow could find
     parms = stream.get("/DecodeParms")
     kept = parms if isinstance(parms, pikepdf.Dictionary | pikepdf.Array) else None
@@ -786,7 +790,7 @@ def _embedded_picture(
     if data.startswith(png_chunks.SIGNATURE):
         try:
             picture = _strip_png_chunks(data)
-        except (png_chunks.DamagedPng, SyntaxError, ValueError, OSError, EOFError) as exc:
+        except _UNREADABLE_PNG_CHUNKS as exc:
             # Kept as it was, it would keep whatever notes or GPS position it carries while
             # the complainant is told the file was cleaned (found in review).
             raise _unreadable_picture() from exc
