@@ -385,6 +385,13 @@ def _clean_pdf(content: bytes) -> Cleaned:
     return Cleaned(out.getvalue(), _unique(removed))
 
 
+def _drop(holder: pikepdf.Object, key: str, label: str, removed: list[str]) -> None:
+    """Remove `key` from a PDF object, saying what went in `removed`, if it is there."""
+    if key in holder:
+        removed.append(label)
+        del holder[key]
+
+
 def _strip_pdf(pdf: pikepdf.Pdf) -> list[str]:
     removed: list[str] = []
     pixels = 0
@@ -397,29 +404,17 @@ def _strip_pdf(pdf: pikepdf.Pdf) -> list[str]:
             removed.append("other document properties")
     if "/Info" in pdf.trailer:
         del pdf.trailer["/Info"]
-    if "/Metadata" in pdf.Root:
-        removed.append("XMP metadata")
-        del pdf.Root["/Metadata"]
+    _drop(pdf.Root, "/Metadata", "XMP metadata", removed)
     for key in ("/PieceInfo", "/SpiderInfo"):
-        if key in pdf.Root:
-            removed.append("the editing program's private data")
-            del pdf.Root[key]
+        _drop(pdf.Root, key, "the editing program's private data", removed)
     for obj in pdf.objects:
         if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
             continue
-        if "/Metadata" in obj:
-            removed.append("metadata of pages and pictures inside it")
-            del obj["/Metadata"]
-        if "/PieceInfo" in obj:
-            removed.append("the editing program's private data")
-            del obj["/PieceInfo"]
+        _drop(obj, "/Metadata", "metadata of pages and pictures inside it", removed)
+        _drop(obj, "/PieceInfo", "the editing program's private data", removed)
         if obj.get("/Type") == "/Annot" and obj.get("/Subtype") not in _NAMED_ANNOTATIONS:
-            if "/T" in obj:
-                removed.append("names of who wrote comments")
-                del obj["/T"]
-            if "/M" in obj:
-                removed.append("dates of comments")
-                del obj["/M"]
+            _drop(obj, "/T", "names of who wrote comments", removed)
+            _drop(obj, "/M", "dates of comments", removed)
         if (
             isinstance(obj, pikepdf.Stream)
             and obj.get("/Subtype") == "/Image"
